@@ -1,0 +1,61 @@
+{#- Maturity matrix helpers: where the matrix comes from, assessment period bounds, and how
+    numbers read in evidence sentences (docs/maturity.md). -#}
+
+{% macro maturity_matrix_relation(seed_name) -%}
+    {#- The shipped seed `seed_name`, or `<maturity_matrix_dir>/<seed_name>.csv` when the var
+        names a replacement matrix (validated by metrics_cli.maturity.validate_matrix first). -#}
+    {%- set directory = var('maturity_matrix_dir') -%}
+    {%- if directory -%}
+        {{ return(adapter.dispatch('maturity_matrix_file', 'nbhd')(directory ~ '/' ~ seed_name ~ '.csv')) }}
+    {%- else -%}
+        {{ return(ref(seed_name)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__maturity_matrix_file(path) -%}
+    {{ exceptions.raise_compiler_error(
+        "a replacement maturity matrix (var maturity_matrix_dir) is read from CSV files, which "
+        ~ "only the duckdb adapter can do; load the files as seeds on " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__maturity_matrix_file(path) -%}
+    read_csv('{{ path | replace("'", "''") }}', header = true, all_varchar = true)
+{%- endmacro %}
+
+{% macro maturity_text(column) -%}
+    {#- A text column of the matrix, trimmed, with empty text as null. -#}
+    nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
+{%- endmacro %}
+
+{% macro is_assessment_period(label) -%}
+    {#- True for labels shaped like `2025/26 Q2`. -#}
+    (
+        length({{ label }}) = 10
+        and substr({{ label }}, 5, 1) = '/'
+        and substr({{ label }}, 8, 2) = ' Q'
+        and substr({{ label }}, 10, 1) in ('1', '2', '3', '4')
+    )
+{%- endmacro %}
+
+{% macro assessment_period_start(label) -%}
+    {#- First day of a financial-year quarter: `2025/26 Q2` starts 2025-07-01. -#}
+    cast({{ dbt.dateadd(
+        'month',
+        '3 * (cast(substr(' ~ label ~ ', 10, 1) as integer) - 1)',
+        financial_year_start_from_label('substr(' ~ label ~ ', 1, 7)')
+    ) }} as date)
+{%- endmacro %}
+
+{% macro assessment_period_end(label) -%}
+    {#- Last day of a financial-year quarter: `2025/26 Q2` ends 2025-09-30. -#}
+    cast({{ dbt.dateadd(
+        'day',
+        -1,
+        dbt.dateadd('month', 3, assessment_period_start(label))
+    ) }} as date)
+{%- endmacro %}
+
+{% macro maturity_number(expression) -%}
+    {#- A value as evidence text: rounded to 2 decimal places. -#}
+    cast(round(cast({{ expression }} as {{ dbt.type_float() }}), 2) as {{ dbt.type_string() }})
+{%- endmacro %}

@@ -1,0 +1,291 @@
+"""`nbhd build`: validate an input directory, load it into a new DuckDB file, run dbt, swap in.
+
+The build is atomic: dbt runs against a new warehouse file beside the old one, which
+replaces the old one (``os.replace``) only when every model and test has passed. A failed
+build deletes its new file and leaves the last good warehouse readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import yaml
+
+from metrics_cli import __version__
+from metrics_cli.errors import DataError, UsageError
+from metrics_cli.schemas import DATASETS
+from metrics_cli.settings import load_settings
+from metrics_cli.validate import ValidationReport, format_report, validate_directory
+
+DBT_ENV_WAREHOUSE = "NBHD_DBT_DUCKDB_PATH"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did: the warehouse it wrote, the validation report and timings."""
+
+    ok: bool
+    warehouse: Path
+    validation: ValidationReport
+    seconds_validate: float
+    seconds_dbt: float
+    dbt_failures: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        lines = [format_report(self.validation), ""]
+        if self.ok:
+            lines.append(
+                f"Built {self.warehouse} "
+                f"(validate {self.seconds_validate:.1f}s, dbt {self.seconds_dbt:.1f}s)"
+            )
+        else:
+            lines.append("dbt build failed; the previous warehouse was left untouched:")
+            lines.extend(f"  - {failure}" for failure in self.dbt_failures)
+        return "\n".join(lines)
+
+
+def parse_vars(raw: Mapping[str, str]) -> dict[str, Any]:
+    """Values given on the command line as text, read as YAML scalars (`true`, `2`, `null`)."""
+    return {key: yaml.safe_load(value) if value != "" else None for key, value in raw.items()}
+
+
+def build(data_dir: Path, warehouse: Path, vars_text: Mapping[str, str]) -> BuildResult:
+    """Validate `data_dir`, build a new warehouse with dbt, and replace `warehouse` on success."""
+    if not data_dir.is_dir():
+        raise UsageError(f"input directory {data_dir} does not exist")
+    dbt_vars = parse_vars(vars_text)
+    _check_matrix_var(dbt_vars)
+    warehouse = warehouse.resolve()
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".nbhd-build-", dir=warehouse.parent))
+    try:
+        started = time.perf_counter()
+        report = validate_directory(data_dir, work / "validated")
+        seconds_validate = time.perf_counter() - started
+        if report.has_file_errors:
+            raise DataError(
+                "the input has file-level errors, so the warehouse was not touched:\n"
+                + format_report(report),
+                where=str(work / "validated" / "problems.csv"),
+            )
+        new_file = work / "warehouse.duckdb"
+        load_raw(new_file, work / "validated", data_dir, dbt_vars)
+        started = time.perf_counter()
+        failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt")
+        seconds_dbt = time.perf_counter() - started
+        if not failures:
+            os.replace(new_file, warehouse)
+            _remember(warehouse)
+        return BuildResult(
+            ok=not failures,
+            warehouse=warehouse,
+            validation=report,
+            seconds_validate=seconds_validate,
+            seconds_dbt=seconds_dbt,
+            dbt_failures=tuple(failures),
+        )
+    finally:
+        _keep_reports(work, warehouse.parent / "validation")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_matrix_var(dbt_vars: Mapping[str, Any]) -> None:
+    """A replacement maturity matrix is checked before anything is built."""
+    matrix_dir = dbt_vars.get("maturity_matrix_dir")
+    if matrix_dir:
+        from metrics_cli.maturity import validate_matrix
+
+        validate_matrix(Path(str(matrix_dir)))
+
+
+def _keep_reports(work: Path, destination: Path) -> None:
+    """Keep the validation report, quarantine and problem list beside the warehouse."""
+    validated = work / "validated"
+    if not validated.is_dir():
+        return
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    for item in validated.iterdir():
+        if item.suffix == ".parquet" and item.stem in DATASETS:
+            continue
+        target = destination / item.name
+        if item.is_dir():
+            shutil.copytree(item, target)
+        else:
+            shutil.copy2(item, target)
+
+
+def _remember(warehouse: Path) -> None:
+    settings = load_settings()
+    try:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        settings.last_warehouse_file.write_text(str(warehouse))
+    except OSError:
+        # Remembering the last warehouse is a convenience; the build itself succeeded.
+        pass
+
+
+_DUCKDB_TYPES = {
+    pl.Utf8: "varchar",
+    pl.Int64: "bigint",
+    pl.Int32: "integer",
+    pl.Float64: "double",
+    pl.Date: "date",
+    pl.Boolean: "boolean",
+}
+
+
+def _duckdb_type(dtype: Any) -> str:
+    for polars_type, sql_type in _DUCKDB_TYPES.items():
+        if dtype == polars_type:
+            return sql_type
+    raise TypeError(f"no DuckDB type for polars dtype {dtype}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_raw(
+    new_file: Path, validated: Path, data_dir: Path, dbt_vars: Mapping[str, Any]
+) -> None:
+    """Create schema `raw` in a new DuckDB file: every dataset (empty where absent) and the
+    validation results, input checksums and build information."""
+    con = duckdb.connect(str(new_file))
+    try:
+        con.execute("create schema raw")
+        for name, spec in DATASETS.items():
+            parquet = validated / f"{name}.parquet"
+            columns = ", ".join(f'"{col}"' for col in spec.columns)
+            if parquet.is_file():
+                con.execute(
+                    f'create table raw."{name}" as select {columns} '
+                    f"from read_parquet('{_sql_path(parquet)}')"
+                )
+            else:
+                definition = ", ".join(
+                    f'"{col}" {_duckdb_type(dtype)}' for col, dtype in spec.columns.items()
+                )
+                con.execute(f'create table raw."{name}" ({definition})')
+        results = validated / "validation_results.parquet"
+        con.execute(
+            "create table raw.validation_results as "
+            f"select * from read_parquet('{_sql_path(results)}')"
+        )
+        con.execute(
+            "create table raw.input_files (dataset varchar, file_name varchar, "
+            "sha256 varchar, rows_read bigint, rows_loaded bigint, rows_quarantined bigint)"
+        )
+        for row in _input_files(data_dir, con):
+            con.execute("insert into raw.input_files values (?, ?, ?, ?, ?, ?)", row)
+        con.execute("create table raw.build_info (key varchar, value varchar)")
+        info = {
+            "code_version": __version__,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data_dir": str(data_dir.resolve()),
+            "vars": json.dumps(dict(dbt_vars), sort_keys=True, default=str),
+        }
+        con.executemany("insert into raw.build_info values (?, ?)", list(info.items()))
+    finally:
+        con.close()
+
+
+def _input_files(
+    data_dir: Path, con: duckdb.DuckDBPyConnection
+) -> Iterator[tuple[str, str, str, int, int, int]]:
+    """One row per input file: checksum, and rows read / loaded / quarantined from validation."""
+    counts = {
+        (dataset, check): rows
+        for dataset, check, rows in con.execute(
+            "select dataset, check_name, sum(rows_affected) from raw.validation_results "
+            "where practice_code is null and period_start is null "
+            "group by all"
+        ).fetchall()
+    }
+    for name in DATASETS:
+        for suffix in (".csv", ".parquet"):
+            path = data_dir / f"{name}{suffix}"
+            if path.is_file():
+                yield (
+                    name,
+                    path.name,
+                    _sha256(path),
+                    int(counts.get((name, "rows_read"), 0)),
+                    int(counts.get((name, "rows_loaded"), 0)),
+                    int(counts.get((name, "rows_quarantined"), 0)),
+                )
+
+
+def _sql_path(path: Path) -> str:
+    return str(path.resolve()).replace("'", "''")
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_dbt(
+    command: list[str], warehouse: Path, dbt_vars: Mapping[str, Any], work: Path
+) -> list[str]:
+    """Run a dbt command in-process against `warehouse`; return the failures (empty = success)."""
+    from dbt.cli.main import dbtRunner
+
+    project_dir = load_settings().project_dir
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise UsageError(f"no dbt project at {project_dir}; set NBHD_PROJECT_DIR")
+    args = [
+        *command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--no-use-colors",
+    ]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars), default=str)]
+    with _environment(**{DBT_ENV_WAREHOUSE: str(warehouse)}):
+        result = dbtRunner().invoke(args)
+    if result.success:
+        return []
+    failures = []
+    if result.exception is not None:
+        failures.append(str(result.exception))
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(getattr(node_result, "status", ""))
+        if status in {"error", "fail", "runtime error"}:
+            node = getattr(node_result, "node", None)
+            name = getattr(node, "unique_id", "?")
+            failures.append(f"{name}: {status}: {getattr(node_result, 'message', '')}")
+    return failures or ["dbt reported failure; see its log"]

@@ -1,0 +1,240 @@
+"""The `nbhd` command line: parses arguments, calls one plain function, prints the result.
+
+Exit codes: 0 success, 1 data problems found, 2 usage or environment error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from metrics_cli.errors import NbhdError, UsageError
+from metrics_cli.settings import load_settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _warehouse(args: argparse.Namespace) -> Path:
+    """The warehouse named on the command line, else the one `nbhd build` wrote last."""
+    chosen: Path | None = getattr(args, "warehouse", None)
+    return chosen if chosen is not None else load_settings().warehouse
+
+
+def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
+    """`--vars key=value` pairs as a dict; a pair without `=` is a usage error."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--vars takes key=value pairs, not '{pair}'")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from metrics_cli.generate import generate
+
+    counts = generate(scale=args.scale, seed=args.seed, out=args.out)
+    for dataset, rows in counts.items():
+        print(f"{dataset:<24} {rows:>12,} rows")
+    print(f"Synthetic {args.scale} data written to {args.out}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from metrics_cli.validate import format_report, validate_directory
+
+    report = validate_directory(args.data_dir, args.out)
+    print(format_report(report))
+    return 1 if report.has_problems else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from metrics_cli.importers import import_published
+
+    written = import_published(args.kind, args.file, args.out, valid_from=args.valid_from)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from metrics_cli.build import build
+
+    result = build(args.data, _warehouse_for_build(args), _parse_vars(args.vars))
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def _warehouse_for_build(args: argparse.Namespace) -> Path:
+    chosen: Path | None = args.warehouse
+    if chosen is not None:
+        return chosen
+    settings = load_settings()
+    return settings.project_dir / "target" / "warehouse.duckdb"
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from metrics_cli.render import render_reports
+
+    scopes = {
+        "neighbourhood": args.neighbourhood,
+        "provider": args.provider,
+        "place": args.place,
+        "icb": args.icb,
+    }
+    chosen = [(kind, code) for kind, code in scopes.items() if code]
+    if args.all == bool(chosen) or len(chosen) > 1:
+        raise UsageError("give exactly one of --neighbourhood, --provider, --place, --icb or --all")
+    outcome = render_reports(
+        warehouse=_warehouse(args),
+        out=args.out,
+        scope=None if args.all else chosen[0],
+        fmt=args.format,
+        period=args.period,
+    )
+    print(outcome.summary())
+    return 0 if outcome.ok else 1
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from metrics_cli.publish import publish
+
+    outcome = publish(warehouse=_warehouse(args), out=args.out)
+    print(outcome.summary())
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from metrics_cli.submit import submit
+
+    outcome = submit(
+        warehouse=_warehouse(args),
+        provider=args.provider,
+        period=args.period,
+        data_dir=args.data,
+        out=args.out,
+    )
+    print(outcome.summary())
+    return 0 if outcome.ok else 1
+
+
+def cmd_consolidate(args: argparse.Namespace) -> int:
+    from metrics_cli.submit import consolidate
+
+    outcome = consolidate(files=args.files, into=args.into, replace=args.replace)
+    print(outcome.summary())
+    return 0 if outcome.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from metrics_cli.demo import run_demo
+
+    return run_demo(out=args.out, scale=args.scale, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, in one place."""
+    parser = argparse.ArgumentParser(
+        prog="nbhd",
+        description="Outcomes metrics and maturity-matrix reports for integrated primary care.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    def add_warehouse(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--warehouse",
+            type=Path,
+            help="DuckDB warehouse (default: the one `nbhd build` wrote last, or $NBHD_WAREHOUSE)",
+        )
+
+    demo = add("demo", cmd_demo, "generate the synthetic ICB, build, render every report")
+    demo.add_argument("--out", type=Path, default=Path("demo"))
+    demo.add_argument("--scale", choices=["tiny", "icb"], default="icb")
+    demo.add_argument("--seed", type=int, default=2022)
+
+    gen = add("generate", cmd_generate, "write deterministic synthetic input data")
+    gen.add_argument("--scale", choices=["tiny", "icb", "national"], default="icb")
+    gen.add_argument("--seed", type=int, default=2022)
+    gen.add_argument("--out", type=Path, required=True)
+
+    val = add("validate", cmd_validate, "check an input directory, row by row")
+    val.add_argument("data_dir", type=Path)
+    val.add_argument(
+        "--out",
+        type=Path,
+        default=Path("target") / "validation",
+        help="where the problem report, quarantine and validated files go",
+    )
+
+    imp = add("import", cmd_import, "turn a published NHS file into input datasets")
+    imp.add_argument("kind", choices=["gpad", "payments", "epcn"])
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--out", type=Path, required=True)
+    imp.add_argument(
+        "--valid-from",
+        default=None,
+        help="organisations: first date a snapshot mapping holds from (default 1900-01-01)",
+    )
+
+    bld = add("build", cmd_build, "validate, load and build the warehouse with dbt")
+    bld.add_argument("--data", type=Path, required=True)
+    bld.add_argument("--warehouse", type=Path)
+    bld.add_argument("--vars", nargs="*", default=[], metavar="KEY=VALUE")
+
+    rep = add("report", cmd_report, "render board reports (PDF or HTML)")
+    for scope in ("neighbourhood", "provider", "place", "icb"):
+        rep.add_argument(f"--{scope}", metavar="CODE")
+    rep.add_argument("--all", action="store_true", help="every report, in parallel")
+    rep.add_argument("--format", choices=["pdf", "html"], default="pdf")
+    rep.add_argument("--period", help="period label (default: the latest complete period)")
+    rep.add_argument("--out", type=Path, required=True)
+    add_warehouse(rep)
+
+    pub = add("publish", cmd_publish, "write disclosure-controlled open files")
+    pub.add_argument("--out", type=Path, required=True)
+    add_warehouse(pub)
+
+    sbm = add("submit", cmd_submit, "write an at-scale provider's consolidated return")
+    sbm.add_argument("--provider", required=True)
+    sbm.add_argument("--period", help="assessment period label (default: the latest)")
+    sbm.add_argument("--data", type=Path, required=True)
+    sbm.add_argument("--out", type=Path, required=True)
+    add_warehouse(sbm)
+
+    con = add("consolidate", cmd_consolidate, "merge provider returns into an input directory")
+    con.add_argument("files", type=Path, nargs="+")
+    con.add_argument("--into", type=Path, required=True)
+    con.add_argument("--replace", action="store_true", help="accept changed resubmissions")
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `nbhd` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except NbhdError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"nbhd: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("nbhd: interrupted", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,925 @@
+"""The input rules of `../shared/spec/inputs.md`, stated once.
+
+Every dataset is read as text first, so that a bad value can be reported with the row it
+is on; `dataset_schema` is the pandera (polars backend) schema that checks that text, and
+`to_canonical` turns the rows that pass into the canonical columns and dtypes. `DATASETS`
+is the registry the validator and the warehouse build share.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+SEXES = ("F", "M")
+AGE_BANDS = (
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44",
+    "45-49", "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+)  # fmt: skip
+APPT_MODES = ("Face-to-Face", "Home Visit", "Telephone", "Video Conference/Online", "Unknown")
+HCP_TYPES = ("GP", "Other Practice staff", "Unknown")
+APPT_STATUSES = ("Attended", "DNA", "Unknown")
+BOOKING_INTERVALS = (
+    "Same Day",
+    "1 Day",
+    "2 to 7 Days",
+    "8  to 14 Days",
+    "15  to 21 Days",
+    "22  to 28 Days",
+    "More than 28 Days",
+    "Unknown / Data Quality",
+)
+CLINICIAN_ROLES = (
+    "GP", "Nurse", "Pharmacist", "Paramedic", "Physiotherapist", "Mental health practitioner",
+    "Other",
+)  # fmt: skip
+FRAILTY = ("fit", "mild", "moderate", "severe")
+ACTIVITY_TYPES = (
+    "ae_type1", "ae_other", "emergency_admission", "elective_admission", "outpatient_first",
+    "outpatient_followup",
+)  # fmt: skip
+ADMISSION_TYPES = ("emergency_admission", "elective_admission")
+ACSC_CATEGORIES = ("none", "chronic", "acute", "vaccine_preventable")
+COMMUNITY_SERVICES = (
+    "district_nursing", "urgent_community_response", "virtual_ward", "community_mental_health",
+    "community_pharmacy", "social_prescribing", "other_community",
+)  # fmt: skip
+PREM_RESPONSES = ("very_good", "fairly_good", "neither", "fairly_poor", "very_poor", "dont_know")
+ORG_TYPES = ("icb", "place")
+SPEND_CATEGORIES = (
+    "acute", "community", "mental_health", "primary_care_gp", "primary_care_prescribing",
+    "primary_care_pharmacy", "primary_care_dental", "primary_care_ophthalmic",
+    "continuing_care", "other",
+)  # fmt: skip
+PAYMENT_CATEGORIES = (
+    "global_sum", "qof", "enhanced_services", "pcn", "arrs", "premises", "dispensing", "other",
+)  # fmt: skip
+STAFF_GROUPS = (
+    "gp_partner", "gp_salaried", "gp_locum", "gp_trainee", "nurse", "direct_patient_care",
+    "admin",
+)  # fmt: skip
+MATURITY_STATUSES = ("met", "partially_met", "not_met", "not_assessed")
+TRUE_TEXT = ("true", "TRUE", "True", "1")
+FALSE_TEXT = ("false", "FALSE", "False", "0")
+
+NAME_COLUMNS = frozenset(
+    {"forename", "surname", "first_name", "last_name", "given_name", "family_name",
+     "patient_name", "full_name", "name"}
+)  # fmt: skip
+UNKNOWN_LSOA = "UNKNOWN"
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_GPAD_DATE = r"^\d{2}[A-Za-z]{3}\d{4}$"
+_WHOLE_NUMBER = r"^\d{1,18}$"
+_DECIMAL = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_FINANCIAL_YEAR = r"^(\d{4})/(\d{2})$"
+_NHS_NUMBER_SHAPE = r"^\d{3}[ -]?\d{3}[ -]?\d{4}$"
+_FULL_POSTCODE = r"(?i)^[A-Z]{1,2}[0-9][A-Z0-9]? *[0-9][A-Z]{2}$"
+_LSOA = r"^[EW]01\d{6}$"
+
+Validity = Callable[[pl.Expr], pl.Expr]
+Parser = Callable[[pl.Expr], pl.Expr]
+
+
+# ---------------------------------------------------------------- text tests and parsers
+def parse_iso_date(text: pl.Expr) -> pl.Expr:
+    """`YYYY-MM-DD` text as a Date; null where it is not a real date."""
+    return (
+        pl.when(text.str.contains(_ISO_DATE))
+        .then(text.str.to_date("%Y-%m-%d", strict=False))
+        .otherwise(None)
+    )
+
+
+def parse_gpad_month(text: pl.Expr) -> pl.Expr:
+    """GPAD's `01JUL2024` (any letter case) or an ISO date, as a Date."""
+    published = (
+        pl.when(text.str.contains(_GPAD_DATE))
+        .then(text.str.to_date("%d%b%Y", strict=False))
+        .otherwise(None)
+    )
+    return pl.coalesce(published, parse_iso_date(text))
+
+
+def _collapse_spaces(text: pl.Expr) -> pl.Expr:
+    return text.str.replace_all(r"\s+", " ")
+
+
+def normalise_booking_interval(text: pl.Expr) -> pl.Expr:
+    """GPAD booking intervals in the published (double-spaced) text, whatever the spacing."""
+    published = {re.sub(r"\s+", " ", value): value for value in BOOKING_INTERVALS}
+    return _collapse_spaces(text).replace_strict(
+        list(published), list(published.values()), default=None, return_dtype=pl.String
+    )
+
+
+def _parse_boolean(text: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(text.is_in(TRUE_TEXT))
+        .then(pl.lit(True))
+        .when(text.is_in(FALSE_TEXT))
+        .then(pl.lit(False))
+        .otherwise(None)
+    )
+
+
+def _consecutive_years(text: pl.Expr, pattern: str) -> pl.Expr:
+    first = text.str.extract(pattern, 1).cast(pl.Int64, strict=False)
+    second = text.str.extract(pattern, 2).cast(pl.Int64, strict=False)
+    return ((first + 1) % 100 == second).fill_null(False)
+
+
+def is_financial_year(text: pl.Expr) -> pl.Expr:
+    """`2024/25`: a year and the last two digits of the next."""
+    return _consecutive_years(text, _FINANCIAL_YEAR)
+
+
+def is_nhs_number(text: pl.Expr) -> pl.Expr:
+    """A valid 10-digit NHS number (modulus 11 check digit), spaced `943 476 5919` or not.
+
+    Ten repeats of one digit pass the arithmetic but are never issued, so they are not
+    treated as NHS numbers (they are common placeholders).
+    """
+    value = text.str.strip_chars()
+    digits = value.str.replace_all(r"[ -]", "")
+    digit = [digits.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(10)]
+    total = pl.sum_horizontal([digit[i] * (10 - i) for i in range(9)])
+    check = 11 - total % 11
+    check = pl.when(check == 11).then(0).otherwise(check)
+    return (
+        value.str.contains(_NHS_NUMBER_SHAPE)
+        & ~pl.any_horizontal([digits == str(d) * 10 for d in range(10)])
+        & (check != 10)
+        & (check == digit[9])
+    ).fill_null(False)
+
+
+def is_full_postcode(text: pl.Expr) -> pl.Expr:
+    """A full UK postcode (outward and inward code), in any letter case and spacing."""
+    return text.str.strip_chars().str.contains(_FULL_POSTCODE).fill_null(False)
+
+
+def is_name_column(column: str) -> bool:
+    """A header that names people (forename, surname, name, ...)."""
+    return re.sub(r"[\s\-]+", "_", column.strip().lower()) in NAME_COLUMNS
+
+
+# ---------------------------------------------------------------- column kinds
+@dataclass(frozen=True)
+class Field:
+    """One column: its canonical dtype, the text rule it must meet, and its parser."""
+
+    dtype: pl.DataType
+    nullable: bool = False
+    rule: str | None = None
+    message: str | None = None
+    valid: Validity | None = None
+    parse: Parser = lambda text: text
+
+
+def text(nullable: bool = False) -> Field:
+    return Field(pl.String(), nullable)
+
+
+def code(values: tuple[str, ...], nullable: bool = False, described: str | None = None) -> Field:
+    listed = described or ", ".join(values)
+    return Field(
+        pl.String(),
+        nullable,
+        "allowed_values",
+        f"{{column}} must be one of {listed}",
+        lambda t: t.is_in(values),
+    )
+
+
+def date(nullable: bool = False) -> Field:
+    return Field(
+        pl.Date(),
+        nullable,
+        "iso_date",
+        "{column} must be a date written YYYY-MM-DD",
+        lambda t: parse_iso_date(t).is_not_null(),
+        parse_iso_date,
+    )
+
+
+def month() -> Field:
+    return Field(
+        pl.Date(),
+        False,
+        "month_start",
+        "{column} must be the first day of a month, written YYYY-MM-DD",
+        lambda t: parse_iso_date(t).dt.day() == 1,
+        parse_iso_date,
+    )
+
+
+def gpad_month() -> Field:
+    return Field(
+        pl.Date(),
+        False,
+        "month_start",
+        "{column} must be the first day of a month, written 01JUL2024 or 2024-07-01",
+        lambda t: parse_gpad_month(t).dt.day() == 1,
+        parse_gpad_month,
+    )
+
+
+def booking_interval() -> Field:
+    return Field(
+        pl.String(),
+        False,
+        "allowed_values",
+        "{column} must be one of " + ", ".join(BOOKING_INTERVALS),
+        lambda t: normalise_booking_interval(t).is_not_null(),
+        normalise_booking_interval,
+    )
+
+
+def whole_number(nullable: bool = False, low: int = 0, high: int | None = None) -> Field:
+    def within(t: pl.Expr) -> pl.Expr:
+        number = t.cast(pl.Int64, strict=False)
+        inside = number >= low if high is None else number.is_between(low, high)
+        return t.str.contains(_WHOLE_NUMBER) & inside
+
+    bounds = f">= {low}" if high is None else f"from {low} to {high}"
+    return Field(
+        pl.Int64(),
+        nullable,
+        "whole_number",
+        f"{{column}} must be a whole number {bounds}",
+        within,
+        lambda t: t.cast(pl.Int64),
+    )
+
+
+def decimal(
+    nullable: bool = False, above: float | None = None, at_least: float | None = None
+) -> Field:
+    def within(t: pl.Expr) -> pl.Expr:
+        number = t.cast(pl.Float64, strict=False)
+        ok = t.str.contains(_DECIMAL) & number.is_finite()
+        if above is not None:
+            ok = ok & (number > above)
+        if at_least is not None:
+            ok = ok & (number >= at_least)
+        return ok
+
+    if above is not None:
+        rule, bound = "number_above", f" greater than {above:g}"
+    elif at_least is not None:
+        rule, bound = "number_at_least", f" >= {at_least:g}"
+    else:
+        rule, bound = "number", ""
+    return Field(
+        pl.Float64(),
+        nullable,
+        rule,
+        f"{{column}} must be a number{bound}",
+        within,
+        lambda t: t.cast(pl.Float64),
+    )
+
+
+def boolean() -> Field:
+    return Field(
+        pl.Boolean(),
+        False,
+        "boolean",
+        "{column} must be true or false",
+        lambda t: t.is_in(TRUE_TEXT + FALSE_TEXT),
+        _parse_boolean,
+    )
+
+
+def financial_year() -> Field:
+    return Field(
+        pl.String(),
+        False,
+        "financial_year",
+        "{column} must be a financial year written like 2024/25",
+        is_financial_year,
+    )
+
+
+def survey_wave() -> Field:
+    return Field(
+        pl.String(),
+        False,
+        "survey_wave",
+        "{column} must be a calendar year like 2025 or a financial year like 2025/26",
+        lambda t: t.str.contains(r"^\d{4}$") | is_financial_year(t),
+    )
+
+
+def assessment_period() -> Field:
+    return Field(
+        pl.String(),
+        False,
+        "assessment_period",
+        "{column} must be a financial-year quarter written like 2025/26 Q2",
+        lambda t: _consecutive_years(t, r"^(\d{4})/(\d{2}) Q[1-4]$"),
+    )
+
+
+def lsoa(nullable: bool = False, unknown_allowed: bool = True) -> Field:
+    also = f" or {UNKNOWN_LSOA}" if unknown_allowed else ""
+    return Field(
+        pl.String(),
+        nullable,
+        "lsoa_code",
+        f"{{column}} must be an LSOA code (E01 or W01 and six digits){also}",
+        lambda t: t.str.contains(_LSOA) | (pl.lit(unknown_allowed) & (t == UNKNOWN_LSOA)),
+    )
+
+
+def sex(nullable: bool = False) -> Field:
+    return code(SEXES, nullable)
+
+
+def age_band(nullable: bool = False) -> Field:
+    return code(AGE_BANDS, nullable, "the 19 ESP2013 age bands 0-4, 5-9, ..., 85-89, 90+")
+
+
+# ---------------------------------------------------------------- rules across columns and rows
+@dataclass(frozen=True)
+class SchemaContext:
+    """What a rule needs from outside the file: other datasets, the catalogue, the whole file."""
+
+    practice_codes: frozenset[str] | None = None
+    pcn_codes: frozenset[str] | None = None
+    question_ids: frozenset[str] | None = None
+    duplicate_keys: frozenset[str] | None = None
+
+
+KEY_SEPARATOR = "\x1f"
+
+
+def key_text(columns: tuple[str, ...]) -> pl.Expr:
+    """The record key as one text value (columns joined with an unprintable separator)."""
+    return pl.concat_str([pl.col(c) for c in columns], separator=KEY_SEPARATOR)
+
+
+RowTest = Callable[[pl.LazyFrame, SchemaContext], pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule over several columns or rows, reported against `column`.
+
+    `test(frame, context)` gives one boolean column, True where the row passes. A rule
+    that `needs` a context field (e.g. `practice_codes`) is left out while it is None.
+    """
+
+    rule_id: str
+    column: str
+    message: str
+    test: RowTest
+    report_columns: tuple[str, ...] = ()
+    needs: str | None = None
+
+    def applies(self, context: SchemaContext) -> bool:
+        """Whether the context holds what the rule needs."""
+        return self.needs is None or getattr(context, self.needs) is not None
+
+
+def _expr_test(build: Callable[[SchemaContext], pl.Expr]) -> RowTest:
+    def test(frame: pl.LazyFrame, context: SchemaContext) -> pl.LazyFrame:
+        return frame.select(build(context).fill_null(False).alias("ok"))
+
+    return test
+
+
+def _members(values: frozenset[str] | None) -> list[str]:
+    return sorted(values or ())
+
+
+def _unique_key(key: tuple[str, ...]) -> RowRule:
+    def build(context: SchemaContext) -> pl.Expr:
+        repeated = _members(context.duplicate_keys)
+        return key_text(key).is_null() | ~key_text(key).is_in(repeated)
+
+    joined = " + ".join(key)
+    return RowRule(
+        "record_key.unique",
+        key[-1],
+        f"{joined} is repeated in the file: every copy is quarantined",
+        _expr_test(build),
+        key,
+        needs="duplicate_keys",
+    )
+
+
+def _known_practice(column: str) -> RowRule:
+    def build(context: SchemaContext) -> pl.Expr:
+        known = _members(context.practice_codes)
+        return pl.col(column).is_null() | pl.col(column).is_in(known)
+
+    return RowRule(
+        f"{column}.in_organisations",
+        column,
+        f"{column} is not a practice in organisations",
+        _expr_test(build),
+        needs="practice_codes",
+    )
+
+
+def _not_before(later: str, earlier: str) -> RowRule:
+    def build(_: SchemaContext) -> pl.Expr:
+        start, end = parse_iso_date(pl.col(earlier)), parse_iso_date(pl.col(later))
+        return start.is_null() | end.is_null() | (start <= end)
+
+    return RowRule(
+        f"{later}.not_before_{earlier}",
+        later,
+        f"{later} must not be before {earlier}",
+        _expr_test(build),
+        (earlier, later),
+    )
+
+
+def _organisation_periods_overlap(frame: pl.LazyFrame, _: SchemaContext) -> pl.LazyFrame:
+    """True where a practice's validity period overlaps none of its other periods."""
+    far_future = pl.date(9999, 12, 31)
+    periods = frame.select(
+        pl.col("practice_code"),
+        parse_iso_date(pl.col("valid_from")).alias("start"),
+        pl.when(pl.col("valid_to").is_null())
+        .then(far_future)
+        .otherwise(parse_iso_date(pl.col("valid_to")))
+        .alias("end"),
+    ).with_row_index("position")
+    comparable = pl.col("start").is_not_null() & pl.col("end").is_not_null()
+    ordered = (
+        periods.filter(comparable & pl.col("practice_code").is_not_null())
+        .sort("practice_code", "start", "position")
+        .with_columns(
+            pl.col("end").cum_max().shift(1).over("practice_code").alias("latest_end_before"),
+            pl.col("start").shift(-1).over("practice_code").alias("next_start"),
+        )
+        .select(
+            "position",
+            (
+                (pl.col("latest_end_before") >= pl.col("start"))
+                | (pl.col("end") >= pl.col("next_start"))
+            )
+            .fill_null(False)
+            .alias("overlaps"),
+        )
+    )
+    return (
+        periods.select("position")
+        .join(ordered, on="position", how="left", maintain_order="left")
+        .select((~pl.col("overlaps").fill_null(False)).alias("ok"))
+    )
+
+
+def _known_question(context: SchemaContext) -> pl.Expr:
+    known = _members(context.question_ids)
+    return pl.col("question_id").is_null() | pl.col("question_id").is_in(known)
+
+
+def _bed_days_only_for_admissions(_: SchemaContext) -> pl.Expr:
+    return (
+        pl.col("activity_type").is_in(ADMISSION_TYPES)
+        | (pl.col("bed_days").cast(pl.Int64, strict=False) == 0)
+        | pl.col("bed_days").cast(pl.Int64, strict=False).is_null()
+    )
+
+
+def _practice_or_pcn(_: SchemaContext) -> pl.Expr:
+    return pl.col("practice_code").is_not_null() | pl.col("pcn_code").is_not_null()
+
+
+def _pcn_staff_pcn_known(context: SchemaContext) -> pl.Expr:
+    return (
+        pl.col("practice_code").is_not_null()
+        | pl.col("pcn_code").is_null()
+        | pl.col("pcn_code").is_in(_members(context.pcn_codes))
+    )
+
+
+# ---------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One input dataset: canonical columns (in order) with their polars dtypes, and its rules."""
+
+    name: str
+    columns: dict[str, pl.DataType]
+    required: bool
+    record_key: tuple[str, ...] | None
+    patient_level: bool
+    optional_columns: tuple[str, ...]
+    fields: dict[str, Field] = field(repr=False)
+    practice_column: str | None = None
+    rules: tuple[RowRule, ...] = field(default=(), repr=False)
+    whole_file: bool = False
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Columns a file must have (every canonical column that is not optional)."""
+        return tuple(c for c in self.columns if c not in self.optional_columns)
+
+    def all_rules(self) -> tuple[RowRule, ...]:
+        """The dataset's own rules plus the key and practice-code rules every dataset shares."""
+        shared: list[RowRule] = []
+        if self.record_key is not None:
+            shared.append(_unique_key(self.record_key))
+        if self.practice_column is not None:
+            shared.append(_known_practice(self.practice_column))
+        return (*self.rules, *shared)
+
+
+def _dataset(
+    name: str,
+    fields: dict[str, Field],
+    *,
+    required: bool = False,
+    record_key: tuple[str, ...] | None = None,
+    patient_level: bool = False,
+    optional: tuple[str, ...] = (),
+    practice_column: str | None = "practice_code",
+    rules: tuple[RowRule, ...] = (),
+    whole_file: bool = False,
+) -> DatasetSpec:
+    return DatasetSpec(
+        name=name,
+        columns={column: kind.dtype for column, kind in fields.items()},
+        required=required,
+        record_key=record_key,
+        patient_level=patient_level,
+        optional_columns=optional,
+        fields=fields,
+        practice_column=practice_column,
+        rules=rules,
+        whole_file=whole_file,
+    )
+
+
+_SPECS = (
+    _dataset(
+        "organisations",
+        {
+            "practice_code": text(),
+            "practice_name": text(),
+            "pcn_code": text(),
+            "pcn_name": text(),
+            "neighbourhood_code": text(),
+            "neighbourhood_name": text(),
+            "place_code": text(),
+            "place_name": text(),
+            "icb_code": text(),
+            "icb_name": text(),
+            "provider_code": text(nullable=True),
+            "provider_name": text(nullable=True),
+            "valid_from": date(),
+            "valid_to": date(nullable=True),
+        },
+        required=True,
+        record_key=("practice_code", "valid_from"),
+        practice_column=None,
+        rules=(
+            _not_before("valid_to", "valid_from"),
+            RowRule(
+                "organisations.overlapping_periods",
+                "valid_from",
+                "this practice's validity periods overlap: every overlapping row is quarantined",
+                _organisation_periods_overlap,
+                ("practice_code", "valid_from", "valid_to"),
+            ),
+        ),
+        whole_file=True,
+    ),
+    _dataset(
+        "registered_population",
+        {
+            "extract_date": date(),
+            "practice_code": text(),
+            "lsoa_code": lsoa(),
+            "sex": sex(),
+            "age_band": age_band(),
+            "patients": whole_number(),
+        },
+        required=True,
+    ),
+    _dataset(
+        "lsoa_deprivation",
+        {
+            "lsoa_code": lsoa(unknown_allowed=False),
+            "imd_decile": whole_number(low=1, high=10),
+            "imd_rank": whole_number(nullable=True, low=1),
+        },
+        record_key=("lsoa_code",),
+        optional=("imd_rank",),
+        practice_column=None,
+    ),
+    _dataset(
+        "weighted_population",
+        {
+            "financial_year": financial_year(),
+            "practice_code": text(),
+            "weighted_patients": decimal(above=0),
+        },
+    ),
+    _dataset(
+        "gp_appointments",
+        {
+            "APPOINTMENT_MONTH_START_DATE": gpad_month(),
+            "GP_CODE": text(),
+            "PCN_CODE": text(nullable=True),
+            "HCP_TYPE": code(HCP_TYPES),
+            "APPT_MODE": code(APPT_MODES),
+            "NATIONAL_CATEGORY": text(),
+            "TIME_BETWEEN_BOOK_AND_APPT": booking_interval(),
+            "APPT_STATUS": code(APPT_STATUSES),
+            "COUNT_OF_APPOINTMENTS": whole_number(),
+        },
+        practice_column="GP_CODE",
+    ),
+    _dataset(
+        "gp_encounters",
+        {
+            "encounter_id": text(),
+            "encounter_date": date(),
+            "practice_code": text(),
+            "patient_id": text(),
+            "clinician_id": text(),
+            "clinician_role": code(CLINICIAN_ROLES),
+            "appt_mode": code(APPT_MODES),
+        },
+        record_key=("encounter_id",),
+        patient_level=True,
+    ),
+    _dataset(
+        "patients",
+        {
+            "patient_id": text(),
+            "practice_code": text(),
+            "lsoa_code": lsoa(),
+            "sex": sex(),
+            "age_band": age_band(),
+            "usual_gp_id": text(nullable=True),
+            "ltc_count": whole_number(),
+            "frailty": code(FRAILTY),
+            "registered_from": date(),
+            "registered_to": date(nullable=True),
+        },
+        record_key=("patient_id",),
+        patient_level=True,
+        rules=(_not_before("registered_to", "registered_from"),),
+    ),
+    _dataset(
+        "hospital_activity",
+        {
+            "month": month(),
+            "practice_code": text(),
+            "lsoa_code": lsoa(),
+            "sex": sex(),
+            "age_band": age_band(),
+            "activity_type": code(ACTIVITY_TYPES),
+            "acsc_category": code(ACSC_CATEGORIES),
+            "events": whole_number(),
+            "bed_days": whole_number(),
+            "cost_gbp": decimal(nullable=True),
+        },
+        optional=("cost_gbp",),
+        rules=(
+            RowRule(
+                "bed_days.admissions_only",
+                "bed_days",
+                "bed_days must be 0 unless activity_type is an admission",
+                _expr_test(_bed_days_only_for_admissions),
+                ("activity_type", "bed_days"),
+            ),
+        ),
+    ),
+    _dataset(
+        "community_activity",
+        {
+            "month": month(),
+            "practice_code": text(),
+            "service": code(COMMUNITY_SERVICES),
+            "contacts": whole_number(),
+            "patients": whole_number(),
+        },
+    ),
+    _dataset(
+        "prem_responses",
+        {
+            "survey_wave": survey_wave(),
+            "practice_code": text(),
+            "respondent_id": text(),
+            "lsoa_code": lsoa(nullable=True),
+            "sex": sex(nullable=True),
+            "age_band": age_band(nullable=True),
+            "weight": decimal(above=0),
+            "question_id": text(),
+            "response": code(PREM_RESPONSES),
+        },
+        record_key=("survey_wave", "respondent_id", "question_id"),
+        patient_level=True,
+        rules=(
+            RowRule(
+                "question_id.in_catalogue",
+                "question_id",
+                "question_id is not a question in the metric catalogue",
+                _expr_test(_known_question),
+                needs="question_ids",
+            ),
+        ),
+    ),
+    _dataset(
+        "spend",
+        {
+            "financial_year": financial_year(),
+            "org_type": code(ORG_TYPES),
+            "org_code": text(),
+            "spend_category": code(SPEND_CATEGORIES),
+            "amount_gbp": decimal(),
+        },
+        practice_column=None,
+    ),
+    _dataset(
+        "practice_payments",
+        {
+            "financial_year": financial_year(),
+            "practice_code": text(),
+            "payment_category": code(PAYMENT_CATEGORIES),
+            "amount_gbp": decimal(),
+        },
+    ),
+    _dataset(
+        "workforce",
+        {
+            "census_date": date(),
+            "practice_code": text(nullable=True),
+            "pcn_code": text(nullable=True),
+            "staff_group": code(STAFF_GROUPS),
+            "role": text(),
+            "is_arrs_funded": boolean(),
+            "fte": decimal(at_least=0),
+            "headcount": whole_number(),
+        },
+        rules=(
+            RowRule(
+                "workforce.practice_or_pcn",
+                "practice_code",
+                "practice_code and pcn_code must not both be empty",
+                _expr_test(_practice_or_pcn),
+                ("practice_code", "pcn_code"),
+            ),
+            RowRule(
+                "pcn_code.in_organisations",
+                "pcn_code",
+                "pcn_code of PCN-employed staff (no practice_code) is not a PCN in organisations",
+                _expr_test(_pcn_staff_pcn_known),
+                needs="pcn_codes",
+            ),
+        ),
+    ),
+    _dataset(
+        "maturity_assessments",
+        {
+            "assessment_period": assessment_period(),
+            "neighbourhood_code": text(),
+            "submitted_by": text(),
+            "criterion_id": text(),
+            "status": code(MATURITY_STATUSES),
+            "evidence": text(nullable=True),
+            "evidence_url": text(nullable=True),
+            "assessed_on": date(),
+        },
+        record_key=("assessment_period", "neighbourhood_code", "criterion_id"),
+        practice_column=None,
+    ),
+)
+
+DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
+
+
+# ---------------------------------------------------------------- the pandera schema
+@dataclass(frozen=True)
+class Rule:
+    """How one pandera check is reported: rule id, message and the columns it names."""
+
+    rule_id: str
+    message: str
+    report_columns: tuple[str, ...] = ()
+    identifier: bool = False
+
+
+@dataclass(frozen=True)
+class BuiltSchema:
+    """A dataset's pandera schema for one file, and how to read its failure cases.
+
+    `rules` is keyed by (column, check) as pandera reports them in `failure_cases`.
+    """
+
+    schema: pa.DataFrameSchema
+    rules: Mapping[tuple[str, str], Rule]
+
+
+NHS_NUMBER_RULE = Rule(
+    "direct_identifier.nhs_number",
+    "direct identifier: a valid NHS number (the whole file is refused)",
+    identifier=True,
+)
+POSTCODE_RULE = Rule(
+    "direct_identifier.postcode",
+    "direct identifier: a full postcode in a patient-level file (the whole file is refused)",
+    identifier=True,
+)
+
+
+def _column_check(valid: Validity, rule: Rule) -> pa.Check:
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        value = pl.col(data.key)
+        return data.lazyframe.select((value.is_null() | valid(value)).fill_null(False).alias("ok"))
+
+    return pa.Check(check, name=rule.rule_id, error=rule.message)
+
+
+def _row_check(rule: RowRule, context: SchemaContext) -> pa.Check:
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        return rule.test(data.lazyframe, context)
+
+    return pa.Check(check, name=rule.rule_id, error=rule.message)
+
+
+def _identifier_check(valid: Validity, rule: Rule) -> pa.Check:
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((~valid(pl.col(data.key))).alias("ok"))
+
+    return pa.Check(check, name=rule.rule_id, error=rule.message)
+
+
+def dataset_schema(
+    spec: DatasetSpec, context: SchemaContext, header: tuple[str, ...] = ()
+) -> BuiltSchema:
+    """The pandera schema for one file of `spec`, read as text.
+
+    The frame it checks holds every canonical column (absent optional ones as nulls) and
+    every other column of the file's `header`, all as text; the other columns are checked
+    for direct identifiers only.
+    """
+    checks: dict[str, list[pa.Check]] = {column: [] for column in spec.columns}
+    rules: dict[tuple[str, str], Rule] = {}
+    for column, kind in spec.fields.items():
+        rules[(column, "not_nullable")] = Rule(
+            f"{column}.not_null", f"{column} must not be empty", (column,)
+        )
+        if kind.valid is not None and kind.rule is not None and kind.message is not None:
+            rule = Rule(f"{column}.{kind.rule}", kind.message.format(column=column), (column,))
+            checks[column].append(_column_check(kind.valid, rule))
+            rules[(column, rule.message)] = rule
+    for row_rule in spec.all_rules():
+        if not row_rule.applies(context):
+            continue
+        checks[row_rule.column].append(_row_check(row_rule, context))
+        shown = row_rule.report_columns or (row_rule.column,)
+        rules[(row_rule.column, row_rule.message)] = Rule(row_rule.rule_id, row_rule.message, shown)
+    for column in (*spec.columns, *(c for c in header if c not in spec.columns)):
+        checks.setdefault(column, [])
+        checks[column].append(_identifier_check(is_nhs_number, NHS_NUMBER_RULE))
+        rules[(column, NHS_NUMBER_RULE.message)] = NHS_NUMBER_RULE
+        if spec.patient_level:
+            checks[column].append(_identifier_check(is_full_postcode, POSTCODE_RULE))
+            rules[(column, POSTCODE_RULE.message)] = POSTCODE_RULE
+    columns = {
+        column: pa.Column(
+            pl.String,
+            checks=column_checks,
+            nullable=spec.fields[column].nullable if column in spec.fields else True,
+        )
+        for column, column_checks in checks.items()
+    }
+    return BuiltSchema(pa.DataFrameSchema(columns, name=spec.name), rules)
+
+
+def to_canonical(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows that passed `dataset_schema`, as the canonical columns and dtypes."""
+    return frame.select(
+        [
+            kind.parse(pl.col(column)).cast(kind.dtype).alias(column)
+            for column, kind in spec.fields.items()
+        ]
+    )
+
+
+def empty_frame(spec: DatasetSpec) -> pl.DataFrame:
+    """A dataset with no rows, in its canonical columns and dtypes."""
+    return pl.DataFrame(schema=spec.columns)
+
+
+def question_ids(catalogue: Path) -> frozenset[str]:
+    """PREM question ids the metric catalogue knows: `prem_<question_id>_positive` rows."""
+    pattern = re.compile(r"^prem_(.+)_positive$")
+    with catalogue.open(newline="", encoding="utf-8-sig") as handle:
+        found = (pattern.match(row.get("metric_id") or "") for row in csv.DictReader(handle))
+        return frozenset(match.group(1) for match in found if match)

@@ -1,0 +1,1 @@
+"""The pieces of the synthetic data generator; `metrics_cli.generate` is the entry point."""

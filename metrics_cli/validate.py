@@ -1,0 +1,796 @@
+"""`nbhd validate`: check an input directory row by row against `schemas.py`.
+
+Every `<dataset>.csv|.parquet` is read as text in chunks, checked by its pandera schema
+(lazily, every failure kept), and split: passing rows go to `<out>/<dataset>.parquet` in
+the canonical columns and dtypes, failing rows to `<out>/quarantine/<dataset>.csv` with
+their row number and reason. Every problem goes to `<out>/problems.csv` and the counts to
+`<out>/validation_results.parquet`. Input rows = loaded + quarantined, for every dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import pandera.errors
+import polars as pl
+import pyarrow.parquet as pq
+
+from metrics_cli.errors import UsageError
+from metrics_cli.schemas import (
+    DATASETS,
+    KEY_SEPARATOR,
+    BuiltSchema,
+    DatasetSpec,
+    Rule,
+    SchemaContext,
+    dataset_schema,
+    empty_frame,
+    is_full_postcode,
+    is_name_column,
+    is_nhs_number,
+    question_ids,
+    to_canonical,
+)
+from metrics_cli.settings import load_settings
+
+CHUNK_ROWS = 1_000_000
+REPORT_PROBLEM_LIMIT = 10_000
+WITHHELD = "[withheld: direct identifier]"
+_ROW = "__nbhd_row__"
+PROBLEM_COLUMNS = ("file", "row", "column", "value", "rule")
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "dataset": pl.String(),
+    "check_name": pl.String(),
+    "severity": pl.String(),
+    "practice_code": pl.String(),
+    "period_start": pl.Date(),
+    "rows_affected": pl.Int64(),
+    "detail": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where (file, 1-based data row, column), the value, and the rule."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+
+
+@dataclass(frozen=True)
+class DatasetCounts:
+    """What happened to one dataset's file. `file` is None when the dataset is absent."""
+
+    dataset: str
+    file: str | None
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    refused: bool = False
+    loaded_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of `validate_directory`; `problems` holds the first 10,000 problems."""
+
+    data_dir: Path
+    out_dir: Path
+    datasets: dict[str, DatasetCounts]
+    problems: list[Problem]
+    problem_count: int
+    file_errors: list[str]
+    warnings: list[str]
+
+    @property
+    def has_problems(self) -> bool:
+        """Any row-level or file-level problem: `nbhd validate` exits 1."""
+        return self.problem_count > 0 or bool(self.file_errors)
+
+    @property
+    def has_file_errors(self) -> bool:
+        """A problem that stops the build before it touches the warehouse."""
+        return bool(self.file_errors)
+
+    @property
+    def problems_csv(self) -> Path:
+        return self.out_dir / "problems.csv"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.out_dir / "quarantine"
+
+
+# ---------------------------------------------------------------- collecting results
+@dataclass
+class _Sink:
+    """Accumulates problems (written to problems.csv as they come) and result rows."""
+
+    handle: IO[str]
+    writer: Any
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    results: list[dict[str, object]] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.writer.writerow(
+                [problem.file, problem.row, problem.column, problem.value, problem.rule]
+            )
+        room = REPORT_PROBLEM_LIMIT - len(self.problems)
+        self.problems.extend(problems[: max(room, 0)])
+        self.problem_count += len(problems)
+
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        """Problems as a frame with PROBLEM_COLUMNS, written without a Python loop."""
+        if frame.is_empty():
+            return
+        self.handle.write(frame.select(PROBLEM_COLUMNS).write_csv(include_header=False))
+        room = REPORT_PROBLEM_LIMIT - len(self.problems)
+        if room > 0:
+            self.problems.extend(Problem(*row) for row in frame.head(room).iter_rows())
+        self.problem_count += frame.height
+
+    def result(
+        self,
+        dataset: str,
+        check_name: str,
+        severity: str,
+        rows_affected: int,
+        detail: str,
+        practice_code: str | None = None,
+    ) -> None:
+        self.results.append(
+            {
+                "dataset": dataset,
+                "check_name": check_name,
+                "severity": severity,
+                "practice_code": practice_code,
+                "period_start": None,
+                "rows_affected": rows_affected,
+                "detail": detail,
+            }
+        )
+
+    def file_error(self, dataset: str, file: str, check_name: str, message: str) -> None:
+        self.file_errors.append(f"{file}: {message}")
+        self.add([Problem(file, None, None, None, message)])
+        self.result(dataset, check_name, "error", 0, message)
+
+
+# ---------------------------------------------------------------- reading files
+class _Unreadable(Exception):
+    """A file that cannot be read as the format its name says."""
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise _Unreadable(f"it is not a UTF-8 comma-separated file ({error})") from error
+
+
+def _parquet_schema(path: Path) -> dict[str, pl.DataType]:
+    try:
+        return pl.read_parquet_schema(path)
+    except Exception as error:  # polars raises several kinds for a bad file
+        raise _Unreadable(f"it is not a readable Parquet file ({_first_line(error)})") from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+_TEXT_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Null)
+
+
+def _supported(dtype: pl.DataType) -> bool:
+    return (
+        isinstance(dtype, _TEXT_DTYPES)
+        or dtype.is_numeric()
+        or isinstance(dtype, pl.Boolean | pl.Date | pl.Datetime)
+    )
+
+
+def _as_text(dtype: pl.DataType, column: str) -> pl.Expr:
+    """A column of any supported dtype as the text a CSV would have held ('' as null)."""
+    value = pl.col(column)
+    if isinstance(dtype, pl.Boolean):
+        text = pl.when(value).then(pl.lit("true")).otherwise(pl.lit("false"))
+    elif isinstance(dtype, pl.Date):
+        text = value.dt.strftime("%Y-%m-%d")
+    elif isinstance(dtype, pl.Datetime):
+        text = value.dt.date().dt.strftime("%Y-%m-%d")
+    elif dtype.is_float():
+        whole = (value == value.floor()) & (value.abs() < 1e15)
+        text = (
+            pl.when(whole)
+            .then(value.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(value.cast(pl.String))
+        )
+    else:
+        text = value.cast(pl.String)
+    return pl.when(text == "").then(None).otherwise(text).alias(column)
+
+
+def _scan(path: Path, header: list[str]) -> pl.LazyFrame:
+    if path.suffix == ".parquet":
+        frame = pl.scan_parquet(path)
+        schema = frame.collect_schema()
+        return frame.select([_as_text(schema[c], c) for c in header]).with_row_index(_ROW, 1)
+    frame = pl.scan_csv(path, infer_schema=False, encoding="utf8", quote_char='"')
+    names = frame.collect_schema().names()
+    if len(names) != len(header):
+        raise _Unreadable(f"its header has {len(header)} columns but rows are read as {len(names)}")
+    frame = frame.rename(dict(zip(names, header, strict=True)))
+    return frame.select([_as_text(pl.String(), c) for c in header]).with_row_index(_ROW, 1)
+
+
+def _chunks(frame: pl.LazyFrame, rows: int | None) -> Iterator[pl.DataFrame]:
+    if rows is None:
+        yield frame.collect()
+        return
+    yield from frame.collect_batches(chunk_size=rows)
+
+
+def _sql_name(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _sql_text(column: str, dtype: pl.DataType | None) -> str:
+    """DuckDB SQL giving the same text for a key column as `_as_text` does."""
+    name = _sql_name(column)
+    if dtype is None or isinstance(dtype, _TEXT_DTYPES):
+        return f"nullif(cast({name} as varchar), '')"
+    if isinstance(dtype, pl.Date | pl.Datetime):
+        return f"strftime(cast({name} as date), '%Y-%m-%d')"
+    if isinstance(dtype, pl.Boolean):
+        return f"case when {name} then 'true' else 'false' end"
+    if dtype.is_float():
+        return (
+            f"case when {name} = floor({name}) and abs({name}) < 1e15 "
+            f"then cast(cast({name} as bigint) as varchar) else cast({name} as varchar) end"
+        )
+    return f"cast({name} as varchar)"
+
+
+def _repeated_keys(path: Path, key: tuple[str, ...], temp_dir: Path) -> frozenset[str]:
+    """Record keys that occur more than once anywhere in the file.
+
+    DuckDB groups the key columns of the whole file (spilling to disk if it must), so a
+    repeat is found exactly even when the two copies fall in different chunks.
+    """
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        schema = pl.read_parquet_schema(path)
+        source = "read_parquet(?)"
+        texts = [_sql_text(c, schema[c]) for c in key]
+    else:
+        source = (
+            "read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', "
+            "escape = '\"')"
+        )
+        texts = [_sql_text(c, None) for c in key]
+    keys = ", ".join(f"{text} as k{i}" for i, text in enumerate(texts))
+    present = " and ".join(f"k{i} is not null" for i in range(len(key)))
+    joined = " || chr(31) || ".join(f"k{i}" for i in range(len(key)))
+    sql = (
+        f"with keys as (select {keys} from {source}) "
+        f"select {joined} from keys where {present} group by all having count(*) > 1"
+    )
+    assert chr(31) == KEY_SEPARATOR
+    try:
+        with duckdb.connect(config={"temp_directory": str(temp_dir)}) as connection:
+            rows = connection.execute(sql, [str(path)]).fetchall()
+    except duckdb.Error as error:
+        message = f"it could not be read to check repeated keys ({_first_line(error)})"
+        raise _Unreadable(message) from error
+    return frozenset(str(row[0]) for row in rows)
+
+
+# ---------------------------------------------------------------- one chunk
+@dataclass
+class _Progress:
+    """Running state of one file while its chunks are checked."""
+
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    identifier_rows: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rule_rows: Counter[str] = field(default_factory=Counter)
+    rule_messages: dict[str, str] = field(default_factory=dict)
+    practice_rows: Counter[str] = field(default_factory=Counter)
+
+
+def _failures(built: BuiltSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    """Pandera's failure cases for the frame: one row per (row position, column, rule)."""
+    try:
+        built.schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        reported: pl.DataFrame = errors.failure_cases
+        cases = reported.select(
+            pl.col("column").cast(pl.String),
+            pl.col("check").cast(pl.String),
+            pl.col("index").cast(pl.Int64).alias("position"),
+            pl.col("failure_case").cast(pl.String).alias("value"),
+        )
+        return cases.filter(pl.col("position").is_not_null())
+    return pl.DataFrame(
+        schema={"column": pl.String, "check": pl.String, "position": pl.Int64, "value": pl.String}
+    )
+
+
+def _rule_table(built: BuiltSchema) -> pl.DataFrame:
+    keys = list(built.rules)
+    rules: list[Rule] = [built.rules[k] for k in keys]
+    return pl.DataFrame(
+        {
+            "column": [k[0] for k in keys],
+            "check": [k[1] for k in keys],
+            "rule_id": [r.rule_id for r in rules],
+            "message": [r.message for r in rules],
+            "identifier": [r.identifier for r in rules],
+            "shown": ["+".join(r.report_columns) for r in rules],
+        },
+        schema={
+            "column": pl.String,
+            "check": pl.String,
+            "rule_id": pl.String,
+            "message": pl.String,
+            "identifier": pl.Boolean,
+            "shown": pl.String,
+        },
+    )
+
+
+def _described(failures: pl.DataFrame, rules: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Failure cases with their rule, row number and the value to report."""
+    described = failures.join(rules, on=["column", "check"], how="left").with_columns(
+        pl.col("rule_id").fill_null(pl.col("check")),
+        pl.col("message").fill_null(pl.col("check")),
+        pl.col("identifier").fill_null(False),
+        pl.col("shown").fill_null(pl.col("column")),
+        frame.get_column(_ROW).cast(pl.Int64).gather(failures.get_column("position")).alias("row"),
+    )
+    multi = described.filter(pl.col("shown").str.contains(r"\+", literal=False))
+    if multi.is_empty():
+        return described
+    parts = []
+    for shown, group in multi.group_by("shown", maintain_order=True):
+        columns = str(shown[0]).split("+")
+        picked = frame.select(columns).with_row_index("position").cast({"position": pl.Int64})
+        joined = pl.concat_str([pl.col(c).fill_null("") for c in columns], separator=" + ")
+        parts.append(
+            group.drop("value")
+            .join(picked.select("position", joined.alias("value")), on="position", how="left")
+            .select(described.columns)
+        )
+    single = described.filter(~pl.col("shown").str.contains(r"\+", literal=False))
+    return pl.concat([single, *parts]).sort("position", "column")
+
+
+def _masked(value: pl.Expr, patient_level: bool, identifier: pl.Expr) -> pl.Expr:
+    hidden = identifier | is_nhs_number(value)
+    if patient_level:
+        hidden = hidden | is_full_postcode(value)
+    return pl.when(hidden & value.is_not_null()).then(pl.lit(WITHHELD)).otherwise(value)
+
+
+# ---------------------------------------------------------------- one file
+@dataclass
+class _Outputs:
+    """The loaded Parquet and quarantine CSV of one file, opened as rows arrive."""
+
+    spec: DatasetSpec
+    loaded_path: Path
+    quarantine_path: Path
+    writer: pq.ParquetWriter | None = None
+    quarantine: IO[bytes] | None = None
+    closed: bool = False
+    arrow_schema: Any = None
+
+    def __post_init__(self) -> None:
+        empty = empty_frame(self.spec).to_arrow(compat_level=pl.CompatLevel.oldest())
+        self.arrow_schema = empty.schema
+        self.writer = pq.ParquetWriter(self.loaded_path, self.arrow_schema)
+
+    def load(self, rows: pl.DataFrame) -> None:
+        if self.writer is not None and rows.height:
+            table = rows.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(self.arrow_schema)
+            self.writer.write_table(table)
+
+    def hold(self, rows: pl.DataFrame) -> None:
+        if self.closed or not rows.height:
+            return
+        first = self.quarantine is None
+        if self.quarantine is None:
+            self.quarantine = self.quarantine_path.open("wb")
+        rows.write_csv(self.quarantine, include_header=first)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.quarantine is not None:
+            self.quarantine.close()
+            self.quarantine = None
+        self.closed = True
+
+    def discard(self) -> None:
+        self.close()
+        self.loaded_path.unlink(missing_ok=True)
+        self.quarantine_path.unlink(missing_ok=True)
+
+
+def _quarantine_frame(
+    frame: pl.DataFrame, header: list[str], reasons: pl.DataFrame
+) -> pl.DataFrame:
+    """Failing rows as read, plus `row_number` and `reason` (clashing input names prefixed)."""
+    renamed = {c: f"input_{c}" for c in header if c in ("row_number", "reason")}
+    return (
+        frame.join(reasons, on="position", how="inner")
+        .sort("position")
+        .select(
+            *[pl.col(c).alias(renamed.get(c, c)) for c in header],
+            pl.col(_ROW).cast(pl.Int64).alias("row_number"),
+            pl.col("reason"),
+        )
+    )
+
+
+def _check_chunk(
+    spec: DatasetSpec,
+    built: BuiltSchema,
+    rules: pl.DataFrame,
+    chunk: pl.DataFrame,
+    header: list[str],
+    file_name: str,
+    outputs: _Outputs,
+    progress: _Progress,
+    sink: _Sink,
+) -> None:
+    for column in spec.columns:
+        if column not in chunk.columns:
+            chunk = chunk.with_columns(pl.lit(None, pl.String).alias(column))
+    checked = chunk.select([*spec.columns, *(c for c in header if c not in spec.columns)])
+    failures = _failures(built, checked)
+    progress.rows_read += chunk.height
+    if failures.is_empty():
+        outputs.load(to_canonical(spec, chunk))
+        progress.rows_loaded += chunk.height
+        return
+    described = _described(failures, rules, chunk)
+    problems = described.select(
+        pl.lit(file_name).alias("file"),
+        pl.col("row"),
+        pl.col("shown").alias("column"),
+        _masked(pl.col("value"), spec.patient_level, pl.col("identifier")).alias("value"),
+        pl.col("message").alias("rule"),
+    )
+    sink.add_frame(problems)
+    per_rule = described.unique(["rule_id", "position"])
+    for rule_id, message, count in per_rule.group_by("rule_id", "message").len().iter_rows():
+        progress.rule_rows[rule_id] += count
+        progress.rule_messages[rule_id] = message
+    identifiers = described.filter(pl.col("identifier")).unique(["rule_id", "column", "position"])
+    for rule_id, column, count in identifiers.group_by("rule_id", "column").len().iter_rows():
+        progress.identifier_rows[(rule_id, column)] += count
+    orphan_rule = f"{spec.practice_column}.in_organisations"
+    orphan = described.filter(pl.col("rule_id") == orphan_rule)
+    for code, count in orphan.group_by("value").len().iter_rows():
+        progress.practice_rows[code or ""] += count
+    reasons = (
+        described.group_by("position", maintain_order=True)
+        .agg(pl.col("message").unique(maintain_order=True).str.join("; ").alias("reason"))
+        .cast({"position": pl.Int64})
+    )
+    positions = pl.int_range(0, chunk.height, dtype=pl.Int64, eager=True).alias("position")
+    indexed = chunk.with_columns(positions)
+    passing = indexed.join(reasons, on="position", how="anti")
+    if progress.identifier_rows:
+        outputs.discard()
+    else:
+        outputs.load(to_canonical(spec, passing))
+        outputs.hold(_quarantine_frame(indexed, header, reasons))
+    progress.rows_loaded += passing.height
+    progress.rows_quarantined += reasons.height
+
+
+def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _Sink) -> bool:
+    errors = False
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            sink.file_error(
+                spec.name, file_name, "file_unreadable", f"column {column} appears twice"
+            )
+            errors = True
+        seen.add(column)
+    for column in header:
+        if is_name_column(column):
+            message = f"direct identifier: column {column} names people; the whole file is refused"
+            sink.file_error(spec.name, file_name, "direct_identifier.name_column", message)
+            errors = True
+    missing = [c for c in spec.required_columns if c not in header]
+    for column in missing:
+        message = f"required column {column} is missing"
+        sink.file_error(spec.name, file_name, "required_column_missing", message)
+        errors = True
+    for column in header:
+        if column not in spec.columns and not is_name_column(column):
+            message = f"column {column} is not part of {spec.name} and is ignored"
+            sink.warnings.append(f"{file_name}: {message}")
+            sink.result(spec.name, "extra_column", "warning", 0, message)
+    return errors
+
+
+def _count_rows(path: Path, header: list[str]) -> int:
+    try:
+        return int(_scan(path, header).select(pl.len()).collect().item())
+    except Exception:
+        return 0
+
+
+def _validate_file(
+    spec: DatasetSpec,
+    path: Path,
+    context: SchemaContext,
+    out_dir: Path,
+    chunk_rows: int,
+    sink: _Sink,
+) -> DatasetCounts:
+    file_name = path.name
+    try:
+        if path.suffix == ".parquet":
+            schema = _parquet_schema(path)
+            header = list(schema)
+            unsupported = [c for c in header if not _supported(schema[c])]
+            if unsupported:
+                raise _Unreadable(f"column {unsupported[0]} has a type that is not text or number")
+        else:
+            header = _csv_header(path)
+            if not header:
+                raise _Unreadable("it is empty (no header row)")
+    except _Unreadable as error:
+        sink.file_error(spec.name, file_name, "file_unreadable", f"unreadable: {error}")
+        return DatasetCounts(spec.name, file_name, 0, 0, 0, refused=True)
+
+    if _header_errors(spec, header, file_name, sink):
+        rows = _count_rows(path, header)
+        return DatasetCounts(spec.name, file_name, rows, 0, rows, refused=True)
+
+    outputs = _Outputs(
+        spec, out_dir / f"{spec.name}.parquet", out_dir / "quarantine" / f"{spec.name}.csv"
+    )
+    progress = _Progress()
+    try:
+        if spec.record_key is not None:
+            repeated = _repeated_keys(path, spec.record_key, out_dir / ".duckdb_tmp")
+            context = replace(context, duplicate_keys=repeated)
+        built = dataset_schema(spec, context, tuple(header))
+        rules = _rule_table(built)
+        frame = _scan(path, header)
+        for chunk in _chunks(frame, None if spec.whole_file else chunk_rows):
+            _check_chunk(spec, built, rules, chunk, header, file_name, outputs, progress, sink)
+    except (_Unreadable, pl.exceptions.PolarsError, OSError) as error:
+        outputs.discard()
+        sink.file_error(spec.name, file_name, "file_unreadable", f"unreadable: {error}")
+        return DatasetCounts(spec.name, file_name, progress.rows_read, 0, progress.rows_read, True)
+    finally:
+        shutil.rmtree(out_dir / ".duckdb_tmp", ignore_errors=True)
+
+    for rule_id, count in sorted(progress.rule_rows.items()):
+        sink.result(spec.name, rule_id, "error", count, progress.rule_messages[rule_id])
+    for code, count in sorted(progress.practice_rows.items()):
+        detail = f"{spec.practice_column} {code} is not a practice in organisations"
+        sink.result(spec.name, "unknown_practice_code", "error", count, detail, code)
+    if progress.identifier_rows:
+        outputs.discard()
+        found = ", ".join(
+            f"{'NHS numbers' if rule.endswith('nhs_number') else 'full postcodes'} "
+            f"in column {column} ({count} rows)"
+            for (rule, column), count in sorted(progress.identifier_rows.items())
+        )
+        message = f"direct identifiers found: {found}; the whole file is refused"
+        sink.file_errors.append(f"{file_name}: {message}")
+        sink.result(spec.name, "direct_identifier", "error", progress.rows_read, message)
+        read = progress.rows_read
+        return DatasetCounts(spec.name, file_name, read, 0, read, refused=True)
+    outputs.close()
+    return DatasetCounts(
+        spec.name,
+        file_name,
+        progress.rows_read,
+        progress.rows_loaded,
+        progress.rows_quarantined,
+        loaded_path=outputs.loaded_path,
+    )
+
+
+# ---------------------------------------------------------------- the directory
+def _input_files(data_dir: Path, sink: _Sink) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for path in sorted(data_dir.iterdir()):
+        if path.suffix not in (".csv", ".parquet") or not path.is_file():
+            continue
+        if path.stem not in DATASETS:
+            sink.warnings.append(f"{path.name}: not an input dataset name; ignored")
+            continue
+        found.setdefault(path.stem, []).append(path)
+    return found
+
+
+def _clear_outputs(out_dir: Path) -> None:
+    for name in DATASETS:
+        (out_dir / f"{name}.parquet").unlink(missing_ok=True)
+        (out_dir / "quarantine" / f"{name}.csv").unlink(missing_ok=True)
+    (out_dir / "validation_results.parquet").unlink(missing_ok=True)
+
+
+def _organisation_codes(counts: DatasetCounts) -> tuple[frozenset[str], frozenset[str]]:
+    assert counts.loaded_path is not None
+    loaded = pl.read_parquet(counts.loaded_path, columns=["practice_code", "pcn_code"])
+    return (
+        frozenset(loaded.get_column("practice_code").drop_nulls().to_list()),
+        frozenset(loaded.get_column("pcn_code").drop_nulls().to_list()),
+    )
+
+
+def _record_counts(counts: DatasetCounts, sink: _Sink) -> None:
+    name, file = counts.dataset, counts.file or ""
+    if counts.rows_read != counts.rows_loaded + counts.rows_quarantined:
+        raise AssertionError(f"{name}: rows read do not equal rows loaded + quarantined")
+    held = "warning" if counts.rows_quarantined else "info"
+    sink.result(name, "rows_read", "info", counts.rows_read, file)
+    sink.result(name, "rows_loaded", "info", counts.rows_loaded, file)
+    sink.result(name, "rows_quarantined", held, counts.rows_quarantined, file)
+    detail = (
+        f"{counts.rows_read} read = {counts.rows_loaded} loaded "
+        f"+ {counts.rows_quarantined} quarantined"
+    )
+    if counts.refused:
+        detail += " (file refused: every row counted as quarantined)"
+    sink.result(name, "input_rows_reconcile", "info", counts.rows_read, detail)
+
+
+def validate_directory(
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    catalogue: Path | None = None,
+) -> ValidationReport:
+    """Check every input file in `data_dir`; write the validated files to `out_dir`."""
+    if not data_dir.is_dir():
+        raise UsageError(f"there is no input directory at {data_dir}")
+    catalogue = catalogue or load_settings().project_dir / "seeds" / "metric_catalogue.csv"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "quarantine").mkdir(exist_ok=True)
+    _clear_outputs(out_dir)
+    datasets: dict[str, DatasetCounts] = {}
+    with (out_dir / "problems.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(PROBLEM_COLUMNS)
+        sink = _Sink(handle, writer)
+        files = _input_files(data_dir, sink)
+        context = SchemaContext(question_ids=question_ids(catalogue))
+        for name, spec in DATASETS.items():
+            paths = files.get(name, [])
+            if len(paths) > 1:
+                both = " and ".join(p.name for p in paths)
+                message = f"both {both} are present: keep one"
+                sink.file_error(name, paths[0].name, "file_unreadable", message)
+                datasets[name] = DatasetCounts(name, both, 0, 0, 0, refused=True)
+                continue
+            path = paths[0] if paths else None
+            if path is None:
+                datasets[name] = DatasetCounts(name, None, 0, 0, 0)
+                if spec.required:
+                    message = f"required dataset {name} is missing ({name}.csv or .parquet)"
+                    sink.file_error(name, f"{name}.csv", "required_dataset_missing", message)
+                else:
+                    detail = "optional dataset absent: metrics that need it are not produced"
+                    sink.result(name, "dataset_absent", "info", 0, detail)
+                continue
+            counts = _validate_file(spec, path, context, out_dir, chunk_rows, sink)
+            datasets[name] = counts
+            _record_counts(counts, sink)
+            if name == "organisations" and counts.loaded_path is not None:
+                practices, pcns = _organisation_codes(counts)
+                context = replace(context, practice_codes=practices, pcn_codes=pcns)
+        if context.practice_codes is None and len(files) > 1:
+            sink.warnings.append(
+                "practice codes were not checked against organisations, which did not load"
+            )
+    results = pl.DataFrame(sink.results, schema=RESULT_SCHEMA, orient="row")
+    results.write_parquet(out_dir / "validation_results.parquet")
+    return ValidationReport(
+        data_dir=data_dir,
+        out_dir=out_dir,
+        datasets=datasets,
+        problems=sink.problems,
+        problem_count=sink.problem_count,
+        file_errors=sink.file_errors,
+        warnings=sink.warnings,
+    )
+
+
+# ---------------------------------------------------------------- the terminal report
+def _table(rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def format_report(report: ValidationReport, shown: int = 20) -> str:
+    """The report `nbhd validate` prints: counts, file-level errors, the first problems."""
+    lines = [f"Validated {report.data_dir} -> {report.out_dir}", ""]
+    present = [c for c in report.datasets.values() if c.file is not None]
+    absent = [c.dataset for c in report.datasets.values() if c.file is None]
+    if present:
+        rows = [("dataset", "file", "read", "loaded", "quarantined")]
+        for counts in present:
+            quarantined = f"{counts.rows_quarantined:,}" + (" (refused)" if counts.refused else "")
+            rows.append(
+                (
+                    counts.dataset,
+                    counts.file or "",
+                    f"{counts.rows_read:,}",
+                    f"{counts.rows_loaded:,}",
+                    quarantined,
+                )
+            )
+        lines += _table(rows, {2, 3, 4})
+        lines.append("Every dataset: rows read = rows loaded + rows quarantined.")
+    if absent:
+        lines.append(f"Absent: {', '.join(absent)}")
+    if report.file_errors:
+        lines += ["", "File-level errors (the build stops until these are fixed):"]
+        lines += [f"  - {error}" for error in report.file_errors]
+    if report.warnings:
+        lines += ["", "Warnings:"]
+        lines += [f"  - {warning}" for warning in report.warnings]
+    row_problems = [p for p in report.problems if p.row is not None]
+    if row_problems:
+        first = row_problems[:shown]
+        total = sum(1 for p in report.problems if p.row is not None)
+        more = "" if report.problem_count < REPORT_PROBLEM_LIMIT else "+"
+        lines += ["", f"Row problems (first {len(first)} of {total:,}{more}):"]
+        rows = [("file", "row", "column", "value", "rule")]
+        rows += [(p.file, str(p.row), p.column or "", _short(p.value), p.rule) for p in first]
+        lines += ["  " + line for line in _table(rows, {1})]
+    if report.has_problems:
+        lines += [
+            "",
+            f"Every problem: {report.problems_csv}",
+            f"Quarantined rows: {report.quarantine_dir}/",
+        ]
+    else:
+        lines += ["", "No problems found."]
+    return "\n".join(lines)
+
+
+def _short(value: str | None, width: int = 30) -> str:
+    if value is None:
+        return ""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."

@@ -1,0 +1,54 @@
+-- GP encounters (clinician_role = 'GP'), read once: each encounter is placed after the
+-- patient's previous GP encounter at the same practice (date order, ties by encounter_id),
+-- then summarised to one row per practice, patient, clinician, month and month of that
+-- previous encounter. Every later continuity model reads this table, not the encounters.
+
+with gp_encounters as (
+
+    select
+        encounter_id,
+        encounter_date,
+        practice_code,
+        patient_id,
+        clinician_id
+    from {{ ref('stg_gp_encounters') }}
+    where clinician_role = 'GP'
+        and patient_id is not null
+        and clinician_id is not null
+        and encounter_date is not null
+
+),
+
+sequenced as (
+
+    select
+        practice_code,
+        patient_id,
+        clinician_id,
+        encounter_date,
+        lag(clinician_id) over patient_sequence as previous_clinician_id,
+        lag(encounter_date) over patient_sequence as previous_encounter_date
+    from gp_encounters
+    window patient_sequence as (
+        partition by practice_code, patient_id
+        order by encounter_date, encounter_id
+    )
+
+)
+
+select
+    practice_code,
+    patient_id,
+    clinician_id,
+    cast({{ dbt.date_trunc('month', 'encounter_date') }} as date) as month,
+    cast({{ dbt.date_trunc('month', 'previous_encounter_date') }} as date) as previous_month,
+    cast(count(*) as bigint) as encounters,
+    cast(sum(case when clinician_id = previous_clinician_id then 1 else 0 end) as bigint)
+        as same_clinician_pairs
+from sequenced
+group by
+    practice_code,
+    patient_id,
+    clinician_id,
+    cast({{ dbt.date_trunc('month', 'encounter_date') }} as date),
+    cast({{ dbt.date_trunc('month', 'previous_encounter_date') }} as date)

@@ -1,0 +1,91 @@
+-- Per-patient continuity indices for every index window (financial years and rolling 12
+-- months): one row per window, practice and patient with at least
+-- var('continuity_min_encounters') GP encounters at that practice in the window.
+-- Windows are computed once each: a financial year is the same window as the rolling
+-- 12 months ending in March, so periods are attached later, by period_start and period_end.
+-- A consecutive pair counts in a window only when both its encounters fall inside it, so
+-- a window always holds N - 1 pairs.
+
+{%- set min_encounters = var('continuity_min_encounters') | int %}
+{%- if min_encounters < 2 %}
+    {{ exceptions.raise_compiler_error(
+        "var continuity_min_encounters must be at least 2 (COC and SECON need a pair of encounters); got "
+        ~ min_encounters
+    ) }}
+{%- endif %}
+
+with windows as (
+
+    select distinct
+        period_start,
+        period_end
+    from ({{ covered_periods('gp_encounters', ['financial_year', 'rolling_12m']) }}) as periods
+
+),
+
+encounters as (
+
+    select * from {{ ref('int_continuity_encounters_sequenced') }}
+
+),
+
+clinician_counts as (
+
+    select
+        windows.period_start,
+        windows.period_end,
+        encounters.practice_code,
+        encounters.patient_id,
+        encounters.clinician_id,
+        cast(sum(encounters.encounters) as bigint) as encounters,
+        cast(sum(
+            case when encounters.previous_month >= windows.period_start
+                then encounters.same_clinician_pairs else 0 end
+        ) as bigint) as same_clinician_pairs
+    from encounters
+    inner join windows
+        on encounters.month between windows.period_start and windows.period_end
+    group by
+        windows.period_start,
+        windows.period_end,
+        encounters.practice_code,
+        encounters.patient_id,
+        encounters.clinician_id
+
+),
+
+patient_counts as (
+
+    select
+        period_start,
+        period_end,
+        practice_code,
+        patient_id,
+        cast(sum(encounters) as bigint) as encounters,
+        cast(count(*) as bigint) as clinicians,
+        max(encounters) as max_clinician_encounters,
+        cast(sum(encounters * encounters) as bigint) as sum_sq_clinician_encounters,
+        cast(sum(same_clinician_pairs) as bigint) as same_clinician_pairs
+    from clinician_counts
+    group by period_start, period_end, practice_code, patient_id
+    having sum(encounters) >= {{ min_encounters }}
+
+)
+
+select
+    period_start,
+    period_end,
+    practice_code,
+    patient_id,
+    encounters,
+    clinicians,
+    max_clinician_encounters,
+    sum_sq_clinician_encounters,
+    same_clinician_pairs,
+    cast(max_clinician_encounters as double) / encounters as upc,
+    cast(sum_sq_clinician_encounters - encounters as double)
+        / (encounters * (encounters - 1)) as coc,
+    cast(same_clinician_pairs as double) / (encounters - 1) as secon,
+    (1 - clinicians / (cast(encounters as double) + 0.1))
+        / (1 - 1 / (cast(encounters as double) + 0.1)) as mmci
+from patient_counts

@@ -1,0 +1,318 @@
+-- What each metric criterion's rule reads, per neighbourhood and assessment period:
+--   latest: the criterion's series (metric, grain, breakdown, geography) at its latest
+--           period ending on or before the end of the assessment period;
+--   prior:  the same series at its latest period starting at least 12 months before the
+--           latest period starts (a year earlier);
+--   icb:    the ICB's row for the latest period and breakdown (not_worse_than_icb);
+--   spc:    the Making Data Count point type of the latest month (improving, monthly only).
+-- Gap rules read the slope index of inequality (and its limits) from inequality_gaps in
+-- place of the value. The geography is the neighbourhood, or its place or ICB where the
+-- criterion's geography_level says so (spend exists only for place and ICB).
+
+with scope as (
+
+    select * from {{ ref('int_maturity_assessment_scope') }}
+
+),
+
+criteria as (
+
+    select * from {{ ref('int_maturity_criteria') }}
+    where criterion_kind = 'metric'
+
+),
+
+catalogue as (
+
+    select metric_id, title, polarity, from {{ ref('metric_catalogue') }}
+
+),
+
+series_keys as (
+
+    select distinct
+        metric_id,
+        period_grain,
+        breakdown_type,
+        breakdown_value,
+        case when rule = 'gap_narrowing' then 'inequality_gaps' else 'metric_values' end
+            as series_source,
+    from criteria
+
+),
+
+metric_rows as (
+
+    select
+        metric_values.metric_id,
+        metric_values.period_grain,
+        metric_values.geography_type,
+        metric_values.geography_code,
+        metric_values.breakdown_type,
+        metric_values.breakdown_value,
+        metric_values.period_label,
+        metric_values.not_calculated_reason,
+        metric_values.value,
+        metric_values.lower_95,
+        metric_values.upper_95,
+        metric_values.period_start,
+        metric_values.period_end,
+    from {{ ref('metric_values') }} as metric_values
+    inner join series_keys
+        on series_keys.series_source = 'metric_values'
+        and series_keys.metric_id = metric_values.metric_id
+        and series_keys.period_grain = metric_values.period_grain
+        and series_keys.breakdown_type = metric_values.breakdown_type
+        and series_keys.breakdown_value = metric_values.breakdown_value
+    where metric_values.geography_type in ('neighbourhood', 'place', 'icb')
+
+),
+
+gap_periods as (
+
+    -- inequality_gaps carries period labels only: take the dates from metric_values
+    select distinct
+        metric_values.metric_id,
+        metric_values.period_grain,
+        metric_values.period_label,
+        metric_values.period_start,
+        metric_values.period_end,
+    from {{ ref('metric_values') }} as metric_values
+    inner join series_keys
+        on series_keys.series_source = 'inequality_gaps'
+        and series_keys.metric_id = metric_values.metric_id
+        and series_keys.period_grain = metric_values.period_grain
+    where metric_values.breakdown_type = 'imd_quintile'
+
+),
+
+gap_rows as (
+
+    select
+        gaps.metric_id,
+        gaps.period_grain,
+        gaps.geography_type,
+        gaps.geography_code,
+        'all' as breakdown_type,
+        'all' as breakdown_value,
+        gaps.period_label,
+        gaps.not_calculated_reason,
+        gaps.sii as value,
+        gaps.sii_lower_95 as lower_95,
+        gaps.sii_upper_95 as upper_95,
+        gap_periods.period_start,
+        gap_periods.period_end,
+    from {{ ref('inequality_gaps') }} as gaps
+    inner join gap_periods
+        on gap_periods.metric_id = gaps.metric_id
+        and gap_periods.period_grain = gaps.period_grain
+        and gap_periods.period_label = gaps.period_label
+    where gaps.geography_type in ('neighbourhood', 'place', 'icb')
+
+),
+
+series as (
+
+    select 'metric_values' as series_source, metric_rows.*, from metric_rows
+    union all
+    select 'inequality_gaps' as series_source, gap_rows.*, from gap_rows
+
+),
+
+criterion_scope as (
+
+    select
+        scope.neighbourhood_code,
+        scope.assessment_period,
+        scope.icb_code,
+        criteria.criterion_id,
+        criteria.rule,
+        criteria.metric_id,
+        criteria.period_grain,
+        criteria.breakdown_type,
+        criteria.breakdown_value,
+        criteria.geography_level as geography_type,
+        case criteria.geography_level
+            when 'place' then scope.place_code
+            when 'icb' then scope.icb_code
+            else scope.neighbourhood_code
+        end as geography_code,
+        case when criteria.rule = 'gap_narrowing' then 'inequality_gaps' else 'metric_values' end
+            as series_source,
+        scope.period_end as assessment_end,
+    from scope
+    cross join criteria
+
+),
+
+ranked_latest as (
+
+    select
+        criterion_scope.neighbourhood_code,
+        criterion_scope.assessment_period,
+        criterion_scope.criterion_id,
+        series.period_label,
+        series.not_calculated_reason,
+        series.value,
+        series.lower_95,
+        series.upper_95,
+        series.period_start,
+        row_number() over (
+            partition by
+                criterion_scope.neighbourhood_code,
+                criterion_scope.assessment_period,
+                criterion_scope.criterion_id
+            order by series.period_end desc, series.period_start desc
+        ) as recency,
+    from criterion_scope
+    inner join series
+        on series.series_source = criterion_scope.series_source
+        and series.metric_id = criterion_scope.metric_id
+        and series.period_grain = criterion_scope.period_grain
+        and series.breakdown_type = criterion_scope.breakdown_type
+        and series.breakdown_value = criterion_scope.breakdown_value
+        and series.geography_type = criterion_scope.geography_type
+        and series.geography_code = criterion_scope.geography_code
+        and series.period_end <= criterion_scope.assessment_end
+
+),
+
+latest as (
+
+    select * from ranked_latest where recency = 1
+
+),
+
+ranked_prior as (
+
+    select
+        criterion_scope.neighbourhood_code,
+        criterion_scope.assessment_period,
+        criterion_scope.criterion_id,
+        series.period_label,
+        series.value,
+        series.lower_95,
+        series.upper_95,
+        row_number() over (
+            partition by
+                criterion_scope.neighbourhood_code,
+                criterion_scope.assessment_period,
+                criterion_scope.criterion_id
+            order by series.period_end desc, series.period_start desc
+        ) as recency,
+    from criterion_scope
+    inner join latest
+        on latest.neighbourhood_code = criterion_scope.neighbourhood_code
+        and latest.assessment_period = criterion_scope.assessment_period
+        and latest.criterion_id = criterion_scope.criterion_id
+    inner join series
+        on series.series_source = criterion_scope.series_source
+        and series.metric_id = criterion_scope.metric_id
+        and series.period_grain = criterion_scope.period_grain
+        and series.breakdown_type = criterion_scope.breakdown_type
+        and series.breakdown_value = criterion_scope.breakdown_value
+        and series.geography_type = criterion_scope.geography_type
+        and series.geography_code = criterion_scope.geography_code
+        and series.period_start <= {{ dbt.dateadd('month', -12, 'latest.period_start') }}
+    where criterion_scope.rule in ('improving', 'gap_narrowing')
+
+),
+
+prior as (
+
+    select * from ranked_prior where recency = 1
+
+),
+
+icb_rows as (
+
+    select
+        criterion_scope.neighbourhood_code,
+        criterion_scope.assessment_period,
+        criterion_scope.criterion_id,
+        metric_rows.value,
+    from criterion_scope
+    inner join latest
+        on latest.neighbourhood_code = criterion_scope.neighbourhood_code
+        and latest.assessment_period = criterion_scope.assessment_period
+        and latest.criterion_id = criterion_scope.criterion_id
+    inner join metric_rows
+        on metric_rows.metric_id = criterion_scope.metric_id
+        and metric_rows.period_grain = criterion_scope.period_grain
+        and metric_rows.breakdown_type = criterion_scope.breakdown_type
+        and metric_rows.breakdown_value = criterion_scope.breakdown_value
+        and metric_rows.period_start = latest.period_start
+        and metric_rows.geography_type = 'icb'
+        and metric_rows.geography_code = criterion_scope.icb_code
+    where criterion_scope.rule = 'not_worse_than_icb'
+
+),
+
+spc_points as (
+
+    select
+        criterion_scope.neighbourhood_code,
+        criterion_scope.assessment_period,
+        criterion_scope.criterion_id,
+        spc.point_type,
+    from criterion_scope
+    inner join latest
+        on latest.neighbourhood_code = criterion_scope.neighbourhood_code
+        and latest.assessment_period = criterion_scope.assessment_period
+        and latest.criterion_id = criterion_scope.criterion_id
+    inner join {{ ref('metric_spc') }} as spc
+        on spc.metric_id = criterion_scope.metric_id
+        and spc.geography_type = criterion_scope.geography_type
+        and spc.geography_code = criterion_scope.geography_code
+        and spc.breakdown_type = criterion_scope.breakdown_type
+        and spc.breakdown_value = criterion_scope.breakdown_value
+        and spc.period_start = latest.period_start
+    where criterion_scope.rule = 'improving'
+        and criterion_scope.period_grain = 'month'
+
+)
+
+select
+    criterion_scope.neighbourhood_code,
+    criterion_scope.assessment_period,
+    criterion_scope.criterion_id,
+    criterion_scope.rule,
+    criterion_scope.metric_id,
+    catalogue.title as metric_title,
+    catalogue.polarity,
+    criterion_scope.period_grain,
+    criterion_scope.breakdown_type,
+    criterion_scope.breakdown_value,
+    criterion_scope.geography_type,
+    criterion_scope.geography_code,
+    latest.period_label as latest_period_label,
+    latest.not_calculated_reason as latest_not_calculated_reason,
+    prior.period_label as prior_period_label,
+    spc_points.point_type as spc_point_type,
+    latest.value as latest_value,
+    latest.lower_95 as latest_lower_95,
+    latest.upper_95 as latest_upper_95,
+    prior.value as prior_value,
+    prior.lower_95 as prior_lower_95,
+    prior.upper_95 as prior_upper_95,
+    icb_rows.value as icb_value,
+    criterion_scope.assessment_end,
+from criterion_scope
+left join catalogue
+    on catalogue.metric_id = criterion_scope.metric_id
+left join latest
+    on latest.neighbourhood_code = criterion_scope.neighbourhood_code
+    and latest.assessment_period = criterion_scope.assessment_period
+    and latest.criterion_id = criterion_scope.criterion_id
+left join prior
+    on prior.neighbourhood_code = criterion_scope.neighbourhood_code
+    and prior.assessment_period = criterion_scope.assessment_period
+    and prior.criterion_id = criterion_scope.criterion_id
+left join icb_rows
+    on icb_rows.neighbourhood_code = criterion_scope.neighbourhood_code
+    and icb_rows.assessment_period = criterion_scope.assessment_period
+    and icb_rows.criterion_id = criterion_scope.criterion_id
+left join spc_points
+    on spc_points.neighbourhood_code = criterion_scope.neighbourhood_code
+    and spc_points.assessment_period = criterion_scope.assessment_period
+    and spc_points.criterion_id = criterion_scope.criterion_id

@@ -1,0 +1,53 @@
+-- Practice-level counts of every family, summed up the hierarchy valid at each period's
+-- end: practice, pcn, neighbourhood, place, icb, provider and all. Numerators and
+-- denominators are summed, never rates averaged; per-patient means and weighted survey
+-- results carry their sufficient statistics (sums and sums of squares) so the statistic
+-- at each geography equals the one recomputed from row-level data.
+
+{% set families = [
+    'int_access_metric_counts',
+    'int_shift_metric_counts',
+    'int_continuity_metric_counts',
+    'int_experience_metric_counts',
+    'int_funding_metric_counts',
+] %}
+
+with practice_counts as (
+
+    {% for family in families %}
+    select
+        metric_id, period_grain, period_start, period_end, period_label, practice_code,
+        breakdown_type, breakdown_value, stratum, numerator, denominator, unweighted_count,
+        sum_sq
+    from {{ ref(family) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+geographies as (
+
+    select * from {{ ref('int_practice_geographies') }}
+
+)
+
+select
+    practice_counts.metric_id,
+    practice_counts.period_grain,
+    practice_counts.period_start,
+    practice_counts.period_end,
+    practice_counts.period_label,
+    geographies.geography_type,
+    geographies.geography_code,
+    practice_counts.breakdown_type,
+    practice_counts.breakdown_value,
+    practice_counts.stratum,
+    sum(practice_counts.numerator) as numerator,
+    sum(practice_counts.denominator) as denominator,
+    sum(practice_counts.unweighted_count) as unweighted_count,
+    sum(practice_counts.sum_sq) as sum_sq
+from practice_counts
+inner join geographies
+    on practice_counts.practice_code = geographies.practice_code
+    and practice_counts.period_end = geographies.period_end
+group by all

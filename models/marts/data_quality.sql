@@ -1,0 +1,90 @@
+-- Queryable results of every input check and reconciliation: the validation results
+-- recorded by `nbhd build` (rows read, loaded and quarantined per dataset and rule, and
+-- input rows = loaded + quarantined), plus coverage gaps found in the warehouse: practice
+-- months missing from GPAD within its date range, which are left out of both numerator
+-- and denominator rather than counted as zero.
+
+with validation as (
+
+    select
+        dataset,
+        check_name,
+        severity,
+        practice_code,
+        cast(period_start as date) as period_start,
+        cast(rows_affected as bigint) as rows_affected,
+        detail
+    from {{ source('build', 'validation_results') }}
+
+),
+
+gpad_months as (
+
+    select periods.period_start as month
+    from ({{ covered_periods('gp_appointments', ['month']) }}) as periods
+
+),
+
+expected_practice_months as (
+
+    -- practices with an organisation row valid at some point in the month
+    select distinct gpad_months.month, organisations.practice_code
+    from gpad_months
+    inner join {{ ref('stg_organisations') }} as organisations
+        on organisations.valid_from <= {{ month_end('gpad_months.month') }}
+        and (organisations.valid_to is null or organisations.valid_to >= gpad_months.month)
+
+),
+
+reported_practice_months as (
+
+    select distinct month, practice_code from {{ ref('stg_gp_appointments') }}
+
+),
+
+gpad_gaps as (
+
+    select
+        'gp_appointments' as dataset,
+        'practice_month_missing' as check_name,
+        'warning' as severity,
+        expected.practice_code,
+        expected.month as period_start,
+        cast(0 as bigint) as rows_affected,
+        'no GPAD rows for this practice and month: left out of access metrics (missing, not zero)'
+            as detail
+    from expected_practice_months as expected
+    left join reported_practice_months as reported
+        on expected.month = reported.month
+        and expected.practice_code = reported.practice_code
+    where reported.practice_code is null
+
+),
+
+checked as (
+
+    select cast(value as timestamp) as checked_at
+    from {{ source('build', 'build_info') }}
+    where key = 'built_at'
+
+),
+
+all_results as (
+
+    select * from validation
+    union all
+    select * from gpad_gaps
+
+)
+
+select
+    all_results.dataset,
+    all_results.check_name,
+    all_results.severity,
+    all_results.practice_code,
+    all_results.period_start,
+    all_results.rows_affected,
+    all_results.detail,
+    checked.checked_at
+from all_results
+cross join checked

@@ -1,0 +1,288 @@
+-- One row per metric, period, geography and breakdown, with the statistic the catalogue
+-- names: Wilson (Kish effective sample size for weighted survey rows), Byar's / exact
+-- Poisson, DSR with Dobson limits, t-distribution means, or none. Every formula is a macro
+-- in macros/stats; this model only chooses which applies.
+
+{% set geography_level = [
+    ('int_frequent_attender_concentration', false),
+    ('int_workforce_metric_values', true),
+    ('int_spend_metric_values', true),
+] %}
+
+with catalogue as (
+
+    select * from {{ ref('metric_catalogue') }}
+
+),
+
+aggregated as (
+
+    select * from {{ ref('int_metric_counts_aggregated') }}
+
+),
+
+standard_population as (
+
+    select * from {{ ref('esp2013') }}
+
+),
+
+dsr_metrics as (
+
+    select metric_id, multiplier from catalogue where method = 'dsr_dobson'
+
+),
+
+standardised as (
+
+    select
+        aggregated.metric_id,
+        aggregated.period_grain,
+        aggregated.period_start,
+        aggregated.period_end,
+        aggregated.period_label,
+        aggregated.geography_type,
+        aggregated.geography_code,
+        aggregated.breakdown_type,
+        aggregated.breakdown_value,
+        sum(aggregated.numerator) as numerator,
+        sum(aggregated.denominator) as denominator,
+        sum(aggregated.unweighted_count) as unweighted_count,
+        {{ dsr_value('aggregated.numerator', 'aggregated.denominator',
+            'standard_population.standard_population', 'dsr_metrics.multiplier') }} as value,
+        {{ dsr_lower('aggregated.numerator', 'aggregated.denominator',
+            'standard_population.standard_population', 'dsr_metrics.multiplier', 95) }} as lower_95,
+        {{ dsr_upper('aggregated.numerator', 'aggregated.denominator',
+            'standard_population.standard_population', 'dsr_metrics.multiplier', 95) }} as upper_95,
+        {{ dsr_lower('aggregated.numerator', 'aggregated.denominator',
+            'standard_population.standard_population', 'dsr_metrics.multiplier', 99.8) }} as lower_998,
+        {{ dsr_upper('aggregated.numerator', 'aggregated.denominator',
+            'standard_population.standard_population', 'dsr_metrics.multiplier', 99.8) }} as upper_998
+    from aggregated
+    inner join dsr_metrics on aggregated.metric_id = dsr_metrics.metric_id
+    inner join standard_population on aggregated.stratum = standard_population.age_band
+    where aggregated.denominator > 0
+    group by
+        aggregated.metric_id,
+        aggregated.period_grain,
+        aggregated.period_start,
+        aggregated.period_end,
+        aggregated.period_label,
+        aggregated.geography_type,
+        aggregated.geography_code,
+        aggregated.breakdown_type,
+        aggregated.breakdown_value,
+        dsr_metrics.multiplier
+
+),
+
+counted as (
+
+    -- everything that is not standardised, with its catalogue method and multiplier
+    select
+        aggregated.metric_id,
+        aggregated.period_grain,
+        aggregated.period_start,
+        aggregated.period_end,
+        aggregated.period_label,
+        aggregated.geography_type,
+        aggregated.geography_code,
+        aggregated.breakdown_type,
+        aggregated.breakdown_value,
+        aggregated.numerator,
+        aggregated.denominator,
+        aggregated.unweighted_count,
+        aggregated.sum_sq,
+        cast(null as double) as given_value
+    from aggregated
+    where aggregated.metric_id not in (select metric_id from dsr_metrics)
+        -- the rebalancing total is a system measure: reported at icb, place and all only
+        and (
+            aggregated.metric_id <> 'funding_rebalancing_total'
+            or aggregated.geography_type in ('icb', 'place', 'all')
+        )
+
+    {% for model, has_value in geography_level %}
+    union all
+    select
+        metric_id,
+        period_grain,
+        period_start,
+        period_end,
+        period_label,
+        geography_type,
+        geography_code,
+        breakdown_type,
+        breakdown_value,
+        numerator,
+        denominator,
+        unweighted_count,
+        cast(null as double) as sum_sq,
+        {% if has_value %}value{% else %}cast(null as double){% endif %} as given_value
+    from {{ ref(model) }}
+    {% endfor %}
+
+),
+
+with_method as (
+
+    select
+        counted.*,
+        catalogue.method as catalogue_method,
+        cast(catalogue.multiplier as double) as multiplier,
+        -- the Kish effective sample size of weighted survey rows: (sum w)^2 / sum w^2
+        case
+            when catalogue.method = 'wilson' and counted.sum_sq > 0
+                then counted.denominator * counted.denominator / counted.sum_sq
+            else counted.denominator
+        end as wilson_n,
+        case
+            when catalogue.method = 'wilson' and counted.sum_sq > 0 and counted.denominator > 0
+                then counted.numerator / counted.denominator
+                    * (counted.denominator * counted.denominator / counted.sum_sq)
+            else counted.numerator
+        end as wilson_x
+    from counted
+    inner join catalogue on counted.metric_id = catalogue.metric_id
+
+),
+
+scored as (
+
+    select
+        metric_id,
+        period_grain,
+        period_start,
+        period_end,
+        period_label,
+        geography_type,
+        geography_code,
+        breakdown_type,
+        breakdown_value,
+        numerator,
+        denominator,
+        unweighted_count,
+        case
+            when given_value is not null then given_value
+            when catalogue_method = 't_mean' then
+                case when denominator > 0 then numerator / denominator end
+            when denominator is null then numerator * multiplier
+            when denominator > 0 then numerator / denominator * multiplier
+        end as value,
+        {% for level, suffix in [(95, '95'), (99.8, '998')] %}
+        case
+            when catalogue_method = 'wilson' and wilson_n > 0
+                then {{ wilson_lower('wilson_x', 'wilson_n', level) }} * multiplier
+            when catalogue_method = 'byars' and denominator > 0
+                then {{ poisson_count_lower('numerator', level) }} / denominator * multiplier
+            when catalogue_method = 't_mean'
+                then {{ t_mean_lower('numerator', 'sum_sq', 'denominator', level) }}
+        end as lower_{{ suffix }},
+        case
+            when catalogue_method = 'wilson' and wilson_n > 0
+                then {{ wilson_upper('wilson_x', 'wilson_n', level) }} * multiplier
+            when catalogue_method = 'byars' and denominator > 0
+                then {{ poisson_count_upper('numerator', level) }} / denominator * multiplier
+            when catalogue_method = 't_mean'
+                then {{ t_mean_upper('numerator', 'sum_sq', 'denominator', level) }}
+        end as upper_{{ suffix }},
+        {% endfor %}
+        case
+            when catalogue_method = 'byars' then {{ poisson_method('numerator') }}
+            else catalogue_method
+        end as method,
+        case
+            when given_value is not null then null
+            when denominator = 0 then 'denominator is zero'
+            when catalogue_method <> 'none' and denominator is null then 'no denominator'
+        end as not_calculated_reason
+    from with_method
+
+),
+
+dsr_rows as (
+
+    select
+        metric_id,
+        period_grain,
+        period_start,
+        period_end,
+        period_label,
+        geography_type,
+        geography_code,
+        breakdown_type,
+        breakdown_value,
+        numerator,
+        denominator,
+        unweighted_count,
+        value,
+        lower_95,
+        upper_95,
+        lower_998,
+        upper_998,
+        'dsr_dobson' as method,
+        case when numerator < 10 then 'fewer than 10 events' end as not_calculated_reason
+    from standardised
+
+),
+
+all_rows as (
+
+    select * from scored
+    union all
+    select * from dsr_rows
+
+),
+
+parents as (
+
+    select * from {{ ref('int_geography_parents') }}
+
+),
+
+compared as (
+
+    select
+        child.*,
+        parent.value as parent_value,
+        catalogue.polarity
+    from all_rows as child
+    inner join catalogue on child.metric_id = catalogue.metric_id
+    left join parents
+        on child.period_end = parents.period_end
+        and child.geography_type = parents.geography_type
+        and child.geography_code = parents.geography_code
+    left join all_rows as parent
+        on parent.metric_id = child.metric_id
+        and parent.period_grain = child.period_grain
+        and parent.period_start = child.period_start
+        and parent.geography_type = parents.parent_type
+        and parent.geography_code = parents.parent_code
+        and parent.breakdown_type = child.breakdown_type
+        and parent.breakdown_value = child.breakdown_value
+
+)
+
+select
+    metric_id,
+    period_grain,
+    period_start,
+    period_end,
+    period_label,
+    geography_type,
+    geography_code,
+    breakdown_type,
+    breakdown_value,
+    numerator,
+    denominator,
+    unweighted_count,
+    value,
+    lower_95,
+    upper_95,
+    lower_998,
+    upper_998,
+    method,
+    {{ compare_to_parent('value', 'lower_95', 'upper_95', 'parent_value', 'polarity') }}
+        as comparison_to_parent,
+    not_calculated_reason
+from compared

@@ -1,0 +1,26 @@
+with source as (
+
+    select * from {{ source('raw', 'spend') }}
+
+),
+
+typed as (
+
+    select
+        cast(financial_year as varchar) as financial_year,
+        cast(org_type as varchar) as org_type,
+        cast(org_code as varchar) as org_code,
+        cast(spend_category as varchar) as spend_category,
+        cast(amount_gbp as double) as amount_gbp,
+    from source
+
+)
+
+select
+    financial_year,
+    org_type,
+    org_code,
+    spend_category,
+    sum(amount_gbp) as amount_gbp,
+from typed
+group by all

@@ -1,0 +1,22 @@
+with source as (
+
+    select * from {{ source('raw', 'weighted_population') }}
+
+),
+
+typed as (
+
+    select
+        cast(financial_year as varchar) as financial_year,
+        cast(practice_code as varchar) as practice_code,
+        cast(weighted_patients as double) as weighted_patients,
+    from source
+
+)
+
+select
+    financial_year,
+    practice_code,
+    sum(weighted_patients) as weighted_patients,
+from typed
+group by all
