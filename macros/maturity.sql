@@ -57,5 +57,5 @@
 
 {% macro maturity_number(expression) -%}
     {#- A value as evidence text: rounded to 2 decimal places. -#}
-    cast(round(cast({{ expression }} as {{ dbt.type_float() }}), 2) as {{ dbt.type_string() }})
+    cast(round(cast({{ expression }} as double), 2) as {{ dbt.type_string() }})
 {%- endmacro %}

@@ -164,9 +164,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_raw(
-    new_file: Path, validated: Path, data_dir: Path, dbt_vars: Mapping[str, Any]
-) -> None:
+def load_raw(new_file: Path, validated: Path, data_dir: Path, dbt_vars: Mapping[str, Any]) -> None:
     """Create schema `raw` in a new DuckDB file: every dataset (empty where absent) and the
     validation results, input checksums and build information."""
     con = duckdb.connect(str(new_file))

@@ -204,8 +204,7 @@ def spc_description(
     parts = [
         f"{title}: {len(points)} monthly values from {month_label(first.period_start)} "
         f"to {month_label(last.period_start)}.",
-        f"Latest {month_label(last.period_start)}: "
-        f"{format_number(last.value, decimals)}{suffix}.",
+        f"Latest {month_label(last.period_start)}: {format_number(last.value, decimals)}{suffix}.",
     ]
     if last.mean is not None and last.lower_process_limit is not None:
         upper = last.upper_process_limit if last.upper_process_limit is not None else last.mean
@@ -248,9 +247,7 @@ def spc_chart(
     left, right, top, bottom = 46.0, 8.0, 10.0, 24.0
     lows: list[float] = [p.value for p in points]
     for p in points:
-        lows.extend(
-            v for v in (p.lower_process_limit, p.upper_process_limit) if v is not None
-        )
+        lows.extend(v for v in (p.lower_process_limit, p.upper_process_limit) if v is not None)
     if target is not None:
         lows.append(target)
     ticks = nice_ticks(min(lows), max(lows), 4)
@@ -271,8 +268,9 @@ def spc_chart(
         body.append(_text(left - 4, ty + 3, format_number(tick, _tick_decimals(ticks)), 8, "end"))
     label_every = max(1, math.ceil(n / 6))
     for i in range(0, n, label_every):
-        body.append(_text(xs[i], height - bottom + 12, month_label(points[i].period_start), 8,
-                          "middle"))
+        body.append(
+            _text(xs[i], height - bottom + 12, month_label(points[i].period_start), 8, "middle")
+        )
     lines = (
         ([p.lower_near_limit for p in points], MID_GREY, 0.7, "1.5,2"),
         ([p.upper_near_limit for p in points], MID_GREY, 0.7, "1.5,2"),
@@ -284,8 +282,9 @@ def spc_chart(
         for run in _segments(xs, values):
             body.append(_polyline([(px, y(py)) for px, py in run], stroke, stroke_width, dash))
     if target is not None:
-        body.append(_polyline([(left, y(target)), (width - right, y(target))], NEUTRAL, 1.2,
-                              "6,2,1,2"))
+        body.append(
+            _polyline([(left, y(target)), (width - right, y(target))], NEUTRAL, 1.2, "6,2,1,2")
+        )
     body.append(_polyline([(xs[i], y(p.value)) for i, p in enumerate(points)], MID_GREY, 1.0))
     body.extend(point_marker(p.point_type, xs[i], y(p.value)) for i, p in enumerate(points))
     desc = spc_description(title, points, decimals, suffix, target)
@@ -337,8 +336,10 @@ def variation_icon(kind: str | None, size: float = 26) -> str:
         shape = f'<circle cx="16" cy="16" r="15" fill="{IMPROVEMENT}"/>'
         ink = "#FFFFFF"
     elif direction == "concern":
-        shape = f'<polygon points="16,1 31,30 1,30" fill="{CONCERN}" stroke="#000000" ' \
-                f'stroke-width="0.8"/>'
+        shape = (
+            f'<polygon points="16,1 31,30 1,30" fill="{CONCERN}" stroke="#000000" '
+            f'stroke-width="0.8"/>'
+        )
         ink = "#000000"
     else:
         shape = f'<polygon points="16,0.5 31.5,16 16,31.5 0.5,16" fill="{NEUTRAL}"/>'
@@ -530,20 +531,36 @@ def caterpillar_chart(
             f'y2="{_fmt(height - bottom)}" stroke="{PALE_GREY}" stroke-width="0.6"/>'
         )
         body.append(
-            _text(tx, height - bottom + 12, format_number(tick, _tick_decimals(ticks)), 8,
-                  "middle")
+            _text(tx, height - bottom + 12, format_number(tick, _tick_decimals(ticks)), 8, "middle")
         )
     rx = x(reference)
     body.append(_polyline([(rx, top - 4), (rx, height - bottom)], CONCERN, 1.4, "5,3"))
-    body.append(_text(rx, top - 6, f"{reference_label} {format_number(reference, decimals)}"
-                      f"{suffix}", 8, "middle", fill="#000000"))
+    body.append(
+        _text(
+            rx,
+            top - 6,
+            f"{reference_label} {format_number(reference, decimals)}{suffix}",
+            8,
+            "middle",
+            fill="#000000",
+        )
+    )
     described: list[str] = []
     for i, unit in enumerate(ordered):
         cy = top + row * (i + 0.5)
         colour = NHS_BLUE if unit.highlight else DARK_GREY
         label = unit.label if len(unit.label) <= 26 else unit.label[:25] + "…"
-        body.append(_text(left - 6, cy + 3, label, 8, "end", "bold" if unit.highlight else "normal",
-                          "#000000" if unit.highlight else DARK_GREY))
+        body.append(
+            _text(
+                left - 6,
+                cy + 3,
+                label,
+                8,
+                "end",
+                "bold" if unit.highlight else "normal",
+                "#000000" if unit.highlight else DARK_GREY,
+            )
+        )
         if unit.lower is not None and unit.upper is not None:
             body.append(
                 f'<line x1="{_fmt(x(unit.lower))}" y1="{_fmt(cy)}" x2="{_fmt(x(unit.upper))}" '
@@ -552,17 +569,22 @@ def caterpillar_chart(
         verdict = compare_to_reference(unit, reference)
         cx = x(unit.value)
         if verdict == "higher":
-            body.append(f'<polygon points="{_fmt(cx)},{_fmt(cy - 4)} {_fmt(cx + 4)},'
-                        f'{_fmt(cy + 3)} {_fmt(cx - 4)},{_fmt(cy + 3)}" fill="{colour}"/>')
+            body.append(
+                f'<polygon points="{_fmt(cx)},{_fmt(cy - 4)} {_fmt(cx + 4)},'
+                f'{_fmt(cy + 3)} {_fmt(cx - 4)},{_fmt(cy + 3)}" fill="{colour}"/>'
+            )
         elif verdict == "lower":
-            body.append(f'<polygon points="{_fmt(cx)},{_fmt(cy + 4)} {_fmt(cx + 4)},'
-                        f'{_fmt(cy - 3)} {_fmt(cx - 4)},{_fmt(cy - 3)}" fill="{colour}"/>')
+            body.append(
+                f'<polygon points="{_fmt(cx)},{_fmt(cy + 4)} {_fmt(cx + 4)},'
+                f'{_fmt(cy - 3)} {_fmt(cx - 4)},{_fmt(cy - 3)}" fill="{colour}"/>'
+            )
         else:
             body.append(f'<circle cx="{_fmt(cx)}" cy="{_fmt(cy)}" r="3" fill="{colour}"/>')
         described.append(f"{unit.label} {format_number(unit.value, decimals)}{suffix} ({verdict})")
     desc = (
         f"{title}. {reference_label}: {format_number(reference, decimals)}{suffix}. "
-        + "; ".join(described) + "."
+        + "; ".join(described)
+        + "."
     )
     return _svg(width, height, title, desc, body)
 
@@ -591,8 +613,11 @@ def maturity_grid(title: str, rows: Sequence[MaturityRow], width: float = 500) -
     for level, name in enumerate(LEVEL_NAMES, start=1):
         cx = label_width + cell * (level - 0.5)
         body.append(_text(cx, 12, f"{level} {name}", 8.5, "middle", "bold", "#000000"))
-    body.append(_text(label_width + 4 * cell + flag_width / 2, 12, "Check", 8.5, "middle", "bold",
-                      "#000000"))
+    body.append(
+        _text(
+            label_width + 4 * cell + flag_width / 2, 12, "Check", 8.5, "middle", "bold", "#000000"
+        )
+    )
     described: list[str] = []
     for i, domain in enumerate(rows):
         top = head + row * i
@@ -613,8 +638,17 @@ def maturity_grid(title: str, rows: Sequence[MaturityRow], width: float = 500) -
             if domain.evidenced_level == level:
                 marks.append("E")
             if marks:
-                body.append(_text(x0 + cell / 2, top + row / 2 + 3.5, " ".join(marks), 9,
-                                  "middle", "bold", ink))
+                body.append(
+                    _text(
+                        x0 + cell / 2,
+                        top + row / 2 + 3.5,
+                        " ".join(marks),
+                        9,
+                        "middle",
+                        "bold",
+                        ink,
+                    )
+                )
         if domain.has_discrepancy:
             fx = label_width + 4 * cell + flag_width / 2
             body.append(

@@ -14,7 +14,7 @@ Publishing renders hidden cells as `*` and does not publish the rule.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 
 import numpy as np
@@ -359,20 +359,26 @@ def relations(cells: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
         .select("total", "member", pl.concat_str(pl.lit("in:"), "child_type").alias("tag"))
     )
 
-    pairs = pl.concat([breakdown, same_lsoas, geography]).unique()
+    pairs = pl.concat([breakdown, same_lsoas, geography])
+    tags = sorted(pairs["tag"].unique().to_list())
+    tag = pl.col("tag").replace_strict(tags, list(range(len(tags))), return_dtype=pl.Int64)
     keyed = pairs.with_columns(
-        pl.struct("total", "tag").rank("dense").cast(pl.Int64).sub(1).alias("relation")
+        (pl.col("total").cast(pl.Int64) * len(tags) + tag)
+        .rank("dense")
+        .cast(pl.Int64)
+        .sub(1)
+        .alias("relation")
     )
-    totals_long = keyed.select("relation", pl.col("total").alias("cell")).unique().with_columns(
-        pl.lit(True).alias("is_total")
+    totals_long = (
+        keyed.select("relation", pl.col("total").alias("cell"))
+        .unique()
+        .with_columns(pl.lit(True).alias("is_total"))
     )
     members_long = keyed.select(
         "relation", pl.col("member").alias("cell"), pl.lit(False).alias("is_total")
     )
     long = pl.concat([totals_long, members_long])
-    return long.with_columns(pl.len().over("relation").alias("relation_size")).sort(
-        "relation", "is_total", "cell"
-    )
+    return long.with_columns(pl.len().over("relation").alias("relation_size"))
 
 
 class _Relations:
@@ -413,9 +419,7 @@ class _Relations:
         rel = self.relation[mask]
         cell = self.cell[mask]
         size = self.cell_size[cell]
-        order = np.lexsort(
-            (self.key_rank[cell], size, size == 0, self.is_total[mask], rel)
-        )
+        order = np.lexsort((self.key_rank[cell], size, size == 0, self.is_total[mask], rel))
         rel_sorted = rel[order]
         first = np.ones(len(order), dtype=bool)
         first[1:] = rel_sorted[1:] != rel_sorted[:-1]
@@ -444,20 +448,24 @@ class _Relations:
 
     def recoverable(self) -> list[int]:
         """Suppressed cells whose value follows exactly from the published cells through
-        any combination of the relations (linear algebra over each connected group)."""
+        any combination of the relations (exact linear algebra over each connected group)."""
         hidden = self.suppressed[self.cell]
-        per_relation = self.suppressed_per_relation()
-        involved = hidden & (per_relation[self.relation] > 0)
-        rel = self.relation[involved]
-        cell = self.cell[involved]
-        total = self.is_total[involved]
-        equations: dict[int, dict[int, float]] = defaultdict(dict)
-        for r, c, t in zip(rel.tolist(), cell.tolist(), total.tolist(), strict=True):
-            equations[r][c] = 1.0 if t else -1.0
-        groups = _connected(equations.values())
+        if not hidden.any():
+            return []
+        relation = self.relation[hidden]
+        cell = self.cell[hidden]
+        coefficient = np.where(self.is_total[hidden], 1, -1)
+        distinct = _distinct_equations(relation, cell, coefficient)
+        relation, cell, coefficient = relation[distinct], cell[distinct], coefficient[distinct]
+        group = _components(relation, cell)
+        equations: dict[int, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+        for g, r, c, k in zip(
+            group.tolist(), relation.tolist(), cell.tolist(), coefficient.tolist(), strict=True
+        ):
+            equations[g][r][c] = k
         determined: list[int] = []
-        for cells_in_group, group_equations in groups:
-            determined.extend(_determined_cells(cells_in_group, group_equations))
+        for group_equations in equations.values():
+            determined.extend(_determined_cells(list(group_equations.values())))
         return sorted(determined)
 
     def protect_recoverable(self, cells: Sequence[int]) -> int:
@@ -482,35 +490,42 @@ class _Relations:
         return len(chosen)
 
 
-def _connected(
-    equations: Iterable[dict[int, float]],
-) -> list[tuple[list[int], list[dict[int, float]]]]:
-    """Group equations that share a cell (union-find over the cells)."""
-    parent: dict[int, int] = {}
+def _distinct_equations(
+    relation: npt.NDArray[np.int64],
+    cell: npt.NDArray[np.int64],
+    coefficient: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Mask keeping the entries of the first relation of each set of identical equations
+    (many relations coincide once restricted to the suppressed cells)."""
+    rng = np.random.default_rng(0)
+    weights = rng.integers(1, 1 << 62, size=(int(cell.max()) + 1, 2), dtype=np.int64)
+    term = weights[cell, (coefficient > 0).astype(np.int64)].astype(np.uint64)
+    signature = np.zeros(int(relation.max()) + 1, dtype=np.uint64)
+    np.add.at(signature, relation, term)
+    used = np.unique(relation)
+    _, first = np.unique(signature[used], return_index=True)
+    keep = np.zeros(len(signature), dtype=bool)
+    keep[used[first]] = True
+    return keep[relation]
 
-    def find(x: int) -> int:
-        root = x
-        while parent.setdefault(root, root) != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
 
-    listed = list(equations)
-    for equation in listed:
-        first, *rest = equation
-        for other in rest:
-            a, b = find(first), find(other)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    grouped: dict[int, list[dict[int, float]]] = defaultdict(list)
-    for equation in listed:
-        grouped[find(next(iter(equation)))].append(equation)
-    result = []
-    for group_equations in grouped.values():
-        cells = sorted({c for equation in group_equations for c in equation})
-        result.append((cells, group_equations))
-    return result
+def _components(
+    relation: npt.NDArray[np.int64], cell: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Connected group of each entry, where a relation joins all its cells: labels spread
+    as the smallest cell index in reach, with pointer jumping, until they settle."""
+    cells, cell_index = np.unique(cell, return_inverse=True)
+    relations, relation_index = np.unique(relation, return_inverse=True)
+    label = np.arange(len(cells))
+    while True:
+        smallest = np.full(len(relations), len(cells))
+        np.minimum.at(smallest, relation_index, label[cell_index])
+        spread = label.copy()
+        np.minimum.at(spread, cell_index, smallest[relation_index])
+        spread = spread[spread]
+        if np.array_equal(spread, label):
+            return label[cell_index].astype(np.int64)
+        label = spread
 
 
 PRIME = (1 << 61) - 1
@@ -518,7 +533,7 @@ PRIME = (1 << 61) - 1
 the rank modulo a 61-bit prime equals the rank over the rationals."""
 
 
-def _determined_cells(cells: list[int], equations: list[dict[int, float]]) -> list[int]:
+def _determined_cells(equations: list[dict[int, int]]) -> list[int]:
     """Cells whose value the equations fix: those whose unit vector lies in the row space.
 
     Sparse Gauss-Jordan elimination modulo PRIME keeps the rows in reduced row echelon
@@ -527,8 +542,8 @@ def _determined_cells(cells: list[int], equations: list[dict[int, float]]) -> li
     rows: dict[int, dict[int, int]] = {}
     pivot_row: dict[int, int] = {}
     rows_with: dict[int, set[int]] = defaultdict(set)
-    for number, equation in enumerate(equations):
-        row = {c: int(v) % PRIME for c, v in equation.items()}
+    for number, equation in enumerate(sorted(equations, key=len)):
+        row = {c: v % PRIME for c, v in equation.items()}
         for column in [c for c in row if c in pivot_row]:
             factor = row.get(column, 0)
             if factor:
@@ -550,8 +565,7 @@ def _determined_cells(cells: list[int], equations: list[dict[int, float]]) -> li
         pivot_row[pivot] = number
         for column in row:
             rows_with[column].add(number)
-    wanted = set(cells)
-    return sorted(c for c, r in pivot_row.items() if len(rows[r]) == 1 and c in wanted)
+    return sorted(c for c, r in pivot_row.items() if len(rows[r]) == 1)
 
 
 def _subtract(row: dict[int, int], other: dict[int, int], factor: int) -> None:

@@ -59,7 +59,9 @@ def generate_from_config(config: ScaleConfig, seed: int, out: Path) -> dict[str,
         "practice_payments": money.practice_payments_frame(
             geography, populations, weighted, timeline, rng_for(seed, Stream.PAYMENTS)
         ),
-        "spend": money.spend_frame(geography, populations, timeline, config, rng_for(seed, Stream.SPEND)),
+        "spend": money.spend_frame(
+            geography, populations, timeline, config, rng_for(seed, Stream.SPEND)
+        ),
         "workforce": money.workforce_frame(geography, timeline, rng_for(seed, Stream.WORKFORCE)),
     }
     for dataset, frame in whole.items():

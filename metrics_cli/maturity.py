@@ -362,7 +362,9 @@ def _criteria_problems(matrix: Matrix, catalogue: Mapping[str, CatalogueMetric])
                     f"{where}: a self_assessed criterion takes no rule, but has {', '.join(given)}"
                 )
         elif criterion.criterion_kind == "metric":
-            problems.extend(f"{where}: {problem}" for problem in _rule_problems(criterion, catalogue))
+            problems.extend(
+                f"{where}: {problem}" for problem in _rule_problems(criterion, catalogue)
+            )
         else:
             problems.append(
                 f"{where}: criterion_kind '{criterion.criterion_kind}' must be self_assessed or metric"
@@ -387,7 +389,9 @@ def _rule_problems(criterion: Criterion, catalogue: Mapping[str, CatalogueMetric
         problems.append(f"metric_id '{criterion.metric_id or ''}' is not in the metric catalogue")
     geography = criterion.geography_level or "neighbourhood"
     if geography not in GEOGRAPHY_LEVELS:
-        problems.append(f"geography_level '{geography}' must be one of {', '.join(GEOGRAPHY_LEVELS)}")
+        problems.append(
+            f"geography_level '{geography}' must be one of {', '.join(GEOGRAPHY_LEVELS)}"
+        )
     breakdown_type = criterion.breakdown_type or "all"
     breakdown_value = criterion.breakdown_value or "all"
     allowed_values = BREAKDOWN_VALUES.get(breakdown_type)
@@ -408,7 +412,9 @@ def _rule_problems(criterion: Criterion, catalogue: Mapping[str, CatalogueMetric
     elif criterion.rule in RULES and (criterion.operator or criterion.threshold):
         problems.append(f"a {criterion.rule} rule takes no operator or threshold")
     if criterion.rule == "not_worse_than_icb" and geography == "icb":
-        problems.append("not_worse_than_icb compares with the ICB, so geography_level cannot be icb")
+        problems.append(
+            "not_worse_than_icb compares with the ICB, so geography_level cannot be icb"
+        )
     if criterion.rule == "gap_narrowing" and breakdown_type != "all":
         problems.append("a gap_narrowing rule reads the whole gap: breakdown must be all")
     if metric is not None:
@@ -430,7 +436,9 @@ def _metric_fit_problems(
     if breakdown_type not in metric.breakdowns:
         problems.append(f"{name} has no '{breakdown_type}' breakdown")
     if criterion.rule in ("improving", "not_worse_than_icb") and metric.polarity == "neutral":
-        problems.append(f"{name} is neutral (neither higher nor lower is better): no {criterion.rule}")
+        problems.append(
+            f"{name} is neutral (neither higher nor lower is better): no {criterion.rule}"
+        )
     if criterion.rule == "gap_narrowing" and "imd_quintile" not in metric.breakdowns:
         problems.append(f"{name} has no imd_quintile breakdown, so it has no inequality gap")
     if (

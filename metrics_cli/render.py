@@ -106,6 +106,7 @@ class RenderOutcome:
 
 # ---------------------------------------------------------------- templates
 
+
 def _article(noun: str) -> str:
     """`a neighbourhood`, `an ICB`, `an at-scale provider`."""
     return f"an {noun}" if noun[:1].lower() in "aeio" or noun.startswith("ICB") else f"a {noun}"
@@ -122,15 +123,17 @@ def _unit_suffix(unit: str) -> str:
 def _spc_svg(view: SpcView) -> Markup:
     unit = view.metric.unit
     return Markup(
-        charts.spc_chart(view.metric.title, view.points, value_decimals(unit),
-                         _unit_suffix(unit), view.target)
+        charts.spc_chart(
+            view.metric.title, view.points, value_decimals(unit), _unit_suffix(unit), view.target
+        )
     )
 
 
 def _spc_text(view: SpcView) -> str:
     unit = view.metric.unit
-    return charts.spc_description(view.metric.title, view.points, value_decimals(unit),
-                                  _unit_suffix(unit), view.target)
+    return charts.spc_description(
+        view.metric.title, view.points, value_decimals(unit), _unit_suffix(unit), view.target
+    )
 
 
 def _quintile_svg(view: QuintileView) -> Markup:
@@ -144,15 +147,21 @@ def _quintile_svg(view: QuintileView) -> Markup:
     overall = view.overall.value if view.overall is not None else None
     unit = view.metric.unit
     return Markup(
-        charts.bar_chart(f"{view.metric.title} by deprivation quintile, {view.period_label}", bars,
-                         value_decimals(unit), _unit_suffix(unit), overall)
+        charts.bar_chart(
+            f"{view.metric.title} by deprivation quintile, {view.period_label}",
+            bars,
+            value_decimals(unit),
+            _unit_suffix(unit),
+            overall,
+        )
     )
 
 
 def _caterpillar_units(view: BenchmarkView) -> list[charts.CaterpillarUnit]:
     return [
-        charts.CaterpillarUnit(geo.name, figure.value, figure.lower_95, figure.upper_95,
-                               geo.code == view.subject_code)
+        charts.CaterpillarUnit(
+            geo.name, figure.value, figure.lower_95, figure.upper_95, geo.code == view.subject_code
+        )
         for geo, figure in view.units
         if figure.value is not None
     ]
@@ -163,8 +172,11 @@ def _benchmark_svg(view: BenchmarkView) -> Markup:
     assert view.reference.value is not None
     return Markup(
         charts.caterpillar_chart(
-            f"{view.metric.title}, {view.period_label}", _caterpillar_units(view),
-            view.reference.value, view.reference_geography.name, value_decimals(unit),
+            f"{view.metric.title}, {view.period_label}",
+            _caterpillar_units(view),
+            view.reference.value,
+            view.reference_geography.name,
+            value_decimals(unit),
             _unit_suffix(unit),
         )
     )
@@ -180,20 +192,25 @@ def _benchmark_text(view: BenchmarkView) -> str:
         f"{len(units)} units against {view.reference_geography.name} ({reference}): "
         f"{verdicts.count('higher')} significantly higher, {verdicts.count('lower')} "
         f"significantly lower, {verdicts.count('similar')} similar"
-        + (f", {verdicts.count('not compared')} without limits" if "not compared" in verdicts
-           else "")
+        + (
+            f", {verdicts.count('not compared')} without limits"
+            if "not compared" in verdicts
+            else ""
+        )
         + "."
     )
 
 
 def _maturity_svg(view: MaturityView, name: str) -> Markup:
     rows = [
-        charts.MaturityRow(d.title, d.level_achieved, d.self_assessed_level, d.evidenced_level,
-                           d.has_discrepancy)
+        charts.MaturityRow(
+            d.title, d.level_achieved, d.self_assessed_level, d.evidenced_level, d.has_discrepancy
+        )
         for d in view.domains
     ]
-    return Markup(charts.maturity_grid(f"Maturity matrix for {name}, {view.assessment_period}",
-                                       rows))
+    return Markup(
+        charts.maturity_grid(f"Maturity matrix for {name}, {view.assessment_period}", rows)
+    )
 
 
 def template_environment() -> jinja2.Environment:
@@ -265,6 +282,7 @@ def report_filename(scope: tuple[str, str], fmt: str) -> str:
 
 # ---------------------------------------------------------------- rendering
 
+
 def render_one(
     warehouse: Path,
     out: Path,
@@ -302,8 +320,9 @@ class _Job:
 def _run_job(job: _Job) -> RenderedReport:
     """A worker process's task: one report from the shared disclosure-controlled values."""
     disclosed = pl.scan_parquet(job.disclosed_path)
-    return render_one(job.warehouse, job.out, job.scope, job.fmt, job.period, disclosed,
-                      job.generated_on)
+    return render_one(
+        job.warehouse, job.out, job.scope, job.fmt, job.period, disclosed, job.generated_on
+    )
 
 
 def _failure_message(error: BaseException) -> str:
@@ -371,8 +390,11 @@ def render_scopes(
     if pool_size <= 1:
         for scope in scopes:
             try:
-                reports.append(render_one(warehouse, out, scope, fmt, report_period,
-                                          disclosed.lazy(), generated_on))
+                reports.append(
+                    render_one(
+                        warehouse, out, scope, fmt, report_period, disclosed.lazy(), generated_on
+                    )
+                )
             except Exception as error:  # one failing report must not stop the others
                 failures.append(RenderFailure(scope, _failure_message(error)))
             progress.advance(" ".join(scope))
@@ -383,8 +405,10 @@ def render_scopes(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=pool_size, mp_context=context) as pool:
             futures: dict[Future[RenderedReport], tuple[str, str]] = {
-                pool.submit(_run_job, _Job(warehouse, out, scope, fmt, report_period,
-                                           disclosed_path, generated_on)): scope
+                pool.submit(
+                    _run_job,
+                    _Job(warehouse, out, scope, fmt, report_period, disclosed_path, generated_on),
+                ): scope
                 for scope in scopes
             }
             for future in as_completed(futures):

@@ -59,8 +59,13 @@ DOMAIN_ORDER = (
     "communities",
     "care_closer_to_home",
 )
-LEVEL_NAMES = {0: "Not yet at Foundation", 1: "Foundation", 2: "Developing", 3: "Maturing",
-               4: "Thriving"}
+LEVEL_NAMES = {
+    0: "Not yet at Foundation",
+    1: "Foundation",
+    2: "Developing",
+    3: "Maturing",
+    4: "Thriving",
+}
 QUINTILE_LABELS = {
     "1": "Quintile 1 (most deprived)",
     "2": "Quintile 2",
@@ -89,54 +94,131 @@ BENCHMARK_LIMIT = 3
 COUNT_METHODS = ("wilson", "byars", "exact_poisson", "dsr_dobson")
 
 METRIC_VALUES_COLUMNS = (
-    "metric_id", "period_grain", "period_start", "period_end", "period_label", "geography_type",
-    "geography_code", "breakdown_type", "breakdown_value", "numerator", "denominator",
-    "unweighted_count", "value", "lower_95", "upper_95", "lower_998", "upper_998", "method",
-    "comparison_to_parent", "not_calculated_reason",
+    "metric_id",
+    "period_grain",
+    "period_start",
+    "period_end",
+    "period_label",
+    "geography_type",
+    "geography_code",
+    "breakdown_type",
+    "breakdown_value",
+    "numerator",
+    "denominator",
+    "unweighted_count",
+    "value",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "method",
+    "comparison_to_parent",
+    "not_calculated_reason",
 )
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "metric_values": METRIC_VALUES_COLUMNS,
     "metric_catalogue": ("metric_id", "title", "unit", "polarity", "family", "source_datasets"),
     "int_practice_geographies": (
-        "period_end", "practice_code", "geography_type", "geography_code", "geography_name",
+        "period_end",
+        "practice_code",
+        "geography_type",
+        "geography_code",
+        "geography_name",
     ),
     "int_geography_parents": (
-        "period_end", "geography_type", "geography_code", "parent_type", "parent_code",
+        "period_end",
+        "geography_type",
+        "geography_code",
+        "parent_type",
+        "parent_code",
     ),
     "metric_spc": (
-        "metric_id", "geography_type", "geography_code", "breakdown_type", "breakdown_value",
-        "period_start", "value", "mean", "lower_process_limit", "upper_process_limit",
-        "lower_near_limit", "upper_near_limit", "point_type", "is_last_point",
-        "variation_icon", "assurance_icon", "target",
+        "metric_id",
+        "geography_type",
+        "geography_code",
+        "breakdown_type",
+        "breakdown_value",
+        "period_start",
+        "value",
+        "mean",
+        "lower_process_limit",
+        "upper_process_limit",
+        "lower_near_limit",
+        "upper_near_limit",
+        "point_type",
+        "is_last_point",
+        "variation_icon",
+        "assurance_icon",
+        "target",
     ),
     "inequality_gaps": (
-        "metric_id", "period_grain", "period_label", "geography_type", "geography_code",
-        "quintile_1_value", "quintile_5_value", "gap_absolute", "gap_relative", "core20_value",
-        "rest_value", "core20_gap", "sii", "sii_lower_95", "sii_upper_95", "rii",
-        "rii_lower_95", "rii_upper_95", "not_calculated_reason",
+        "metric_id",
+        "period_grain",
+        "period_label",
+        "geography_type",
+        "geography_code",
+        "quintile_1_value",
+        "quintile_5_value",
+        "gap_absolute",
+        "gap_relative",
+        "core20_value",
+        "rest_value",
+        "core20_gap",
+        "sii",
+        "sii_lower_95",
+        "sii_upper_95",
+        "rii",
+        "rii_lower_95",
+        "rii_upper_95",
+        "not_calculated_reason",
     ),
     "maturity_levels": (
-        "neighbourhood_code", "assessment_period", "domain_id", "level_achieved", "level_name",
-        "self_assessed_level", "evidenced_level", "has_discrepancy", "next_level_gaps",
+        "neighbourhood_code",
+        "assessment_period",
+        "domain_id",
+        "level_achieved",
+        "level_name",
+        "self_assessed_level",
+        "evidenced_level",
+        "has_discrepancy",
+        "next_level_gaps",
     ),
     "maturity_criteria_results": (
-        "neighbourhood_code", "assessment_period", "domain_id", "level", "criterion_id",
-        "criterion_kind", "status", "evidence_summary", "metric_id", "metric_value",
-        "threshold", "is_met",
+        "neighbourhood_code",
+        "assessment_period",
+        "domain_id",
+        "level",
+        "criterion_id",
+        "criterion_kind",
+        "status",
+        "evidence_summary",
+        "metric_id",
+        "metric_value",
+        "threshold",
+        "is_met",
     ),
     "data_quality": (
-        "dataset", "check_name", "severity", "practice_code", "period_start", "rows_affected",
+        "dataset",
+        "check_name",
+        "severity",
+        "practice_code",
+        "period_start",
+        "rows_affected",
         "detail",
     ),
     "maturity_domains": ("domain_id",),
     "maturity_criteria": ("criterion_id",),
 }
 REQUIRED_TABLES = (
-    "metric_values", "metric_catalogue", "int_practice_geographies", "int_geography_parents",
+    "metric_values",
+    "metric_catalogue",
+    "int_practice_geographies",
+    "int_geography_parents",
 )
 
 
 # ---------------------------------------------------------------- formatting (presentation)
+
 
 def value_decimals(unit: str, value: float | None = None) -> int:
     """Decimals a value is printed with: by unit; money to the penny below £1,000."""
@@ -187,7 +269,9 @@ def format_count(count: float | None, suppressed: bool) -> str:
 
 def in_sentence(title: str) -> str:
     """A title inside a sentence: first letter lower case unless it starts an acronym."""
-    return title if title[1:2].isupper() or not title[1:2].isalpha() else title[:1].lower() + title[1:]
+    return (
+        title if title[1:2].isupper() or not title[1:2].isalpha() else title[:1].lower() + title[1:]
+    )
 
 
 def sentence_case(text: str) -> str:
@@ -196,6 +280,7 @@ def sentence_case(text: str) -> str:
 
 
 # ---------------------------------------------------------------- plain data for templates
+
 
 @dataclass(frozen=True)
 class Geography:
@@ -520,6 +605,15 @@ class ReportData:
 
 # ---------------------------------------------------------------- warehouse access
 
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None
+) -> pl.DataFrame:
+    """A query's result as a polars frame."""
+    frame: pl.DataFrame = con.sql(sql, params=params).pl()
+    return frame
+
+
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """The warehouse, read-only; a missing file is a usage error."""
     if not warehouse.is_file():
@@ -554,7 +648,7 @@ def locate_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 def load_catalogue(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str]) -> dict[str, Metric]:
     """The metric catalogue seed, in its own order."""
-    frame = con.execute(f"select * from {tables['metric_catalogue']}").pl()
+    frame = query_frame(con, f"select * from {tables['metric_catalogue']}")
     catalogue: dict[str, Metric] = {}
     for row in frame.iter_rows(named=True):
         catalogue[row["metric_id"]] = Metric(
@@ -632,14 +726,15 @@ def geography_context(
     if kind not in SCOPE_TYPES:
         raise UsageError(f"reports are for {', '.join(SCOPE_TYPES)}, not '{kind}'")
     snapshot = _snapshot(con, tables, as_at)
-    geographies = con.execute(
+    geographies = query_frame(
+        con,
         f"select practice_code, geography_type, geography_code, geography_name "
         f"from {tables['int_practice_geographies']} where period_end = ?",
         [snapshot],
-    ).pl()
+    )
     names = {
-        (row["geography_type"], row["geography_code"]): row["geography_name"] or row[
-            "geography_code"]
+        (row["geography_type"], row["geography_code"]): row["geography_name"]
+        or row["geography_code"]
         for row in geographies.unique(["geography_type", "geography_code"]).iter_rows(named=True)
     }
 
@@ -647,9 +742,9 @@ def geography_context(
         return Geography(geo_type, geo_code, str(names.get((geo_type, geo_code), geo_code)))
 
     practices = sorted(
-        geographies.filter(
-            (pl.col("geography_type") == kind) & (pl.col("geography_code") == code)
-        )["practice_code"].to_list()
+        geographies.filter((pl.col("geography_type") == kind) & (pl.col("geography_code") == code))[
+            "practice_code"
+        ].to_list()
     )
     if not practices:
         raise UsageError(f"no {GEOGRAPHY_LABELS[kind]} with code '{code}' in the warehouse")
@@ -660,9 +755,7 @@ def geography_context(
         [snapshot, kind, code],
     ).fetchone()
     parent = geography(parent_row[0], parent_row[1]) if parent_row else None
-    icb_codes = (
-        in_scope.filter(pl.col("geography_type") == "icb")["geography_code"].mode().sort()
-    )
+    icb_codes = in_scope.filter(pl.col("geography_type") == "icb")["geography_code"].mode().sort()
     icb = geography("icb", icb_codes[0]) if len(icb_codes) else None
     icb_practices = (
         geographies.filter(
@@ -676,11 +769,16 @@ def geography_context(
         geographies.filter(
             pl.col("practice_code").is_in(icb_practices.to_list())
             & (pl.col("geography_type") == peer_type)
-        )["geography_code"].unique().sort().to_list()
+        )["geography_code"]
+        .unique()
+        .sort()
+        .to_list()
     )
     neighbourhood_codes = (
         in_scope.filter(pl.col("geography_type") == "neighbourhood")["geography_code"]
-        .unique().sort().to_list()
+        .unique()
+        .sort()
+        .to_list()
     )
     return GeographyContext(
         scope=geography(kind, code),
@@ -697,7 +795,7 @@ def _icb_practices_sql(tables: Mapping[str, str]) -> str:
     """Every (month end, practice) of the given ICBs: the rows disclosure control must see."""
     return f"""
         select distinct period_end, practice_code
-        from {tables['int_practice_geographies']}
+        from {tables["int_practice_geographies"]}
         where geography_type = 'icb' and list_contains(?, geography_code)
     """
 
@@ -713,13 +811,14 @@ def load_metric_values(
     metric_values = tables["metric_values"]
     columns = ", ".join(f"metric_values.{c}" for c in METRIC_VALUES_COLUMNS)
     if icb_codes is None:
-        return con.execute(f"select {columns} from {metric_values} as metric_values").pl()
-    return con.execute(
+        return query_frame(con, f"select {columns} from {metric_values} as metric_values")
+    return query_frame(
+        con,
         f"""
         with icb_practices as ({_icb_practices_sql(tables)}),
         icb_geographies as (
             select distinct geographies.geography_type, geographies.geography_code
-            from {tables['int_practice_geographies']} as geographies
+            from {tables["int_practice_geographies"]} as geographies
             inner join icb_practices
                 on geographies.period_end = icb_practices.period_end
                 and geographies.practice_code = icb_practices.practice_code
@@ -731,7 +830,7 @@ def load_metric_values(
             and metric_values.geography_code = icb_geographies.geography_code
         """,
         [list(icb_codes)],
-    ).pl()
+    )
 
 
 def load_practice_geographies(
@@ -740,11 +839,14 @@ def load_practice_geographies(
     """int_practice_geographies of the given ICBs' practices (all for None): how geographies
     nest, which disclosure control needs to protect parents against their children."""
     geographies = tables["int_practice_geographies"]
-    columns = "geographies.period_end, geographies.practice_code, " \
+    columns = (
+        "geographies.period_end, geographies.practice_code, "
         "geographies.geography_type, geographies.geography_code"
+    )
     if icb_codes is None:
-        return con.execute(f"select {columns} from {geographies} as geographies").pl()
-    return con.execute(
+        return query_frame(con, f"select {columns} from {geographies} as geographies")
+    return query_frame(
+        con,
         f"""
         with icb_practices as ({_icb_practices_sql(tables)})
         select {columns}
@@ -754,7 +856,7 @@ def load_practice_geographies(
             and geographies.practice_code = icb_practices.practice_code
         """,
         [list(icb_codes)],
-    ).pl()
+    )
 
 
 def disclosure_settings(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -792,10 +894,11 @@ def disclosed_metric_values(
 
 def catalogue_frame(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str]) -> pl.DataFrame:
     """The catalogue seed as a frame, for disclosure control."""
-    return con.execute(f"select * from {tables['metric_catalogue']}").pl()
+    return query_frame(con, f"select * from {tables['metric_catalogue']}")
 
 
 # ---------------------------------------------------------------- picking rows
+
 
 def minus_one_year(day: date) -> date:
     """The same day a year earlier (29 February becomes 28 February)."""
@@ -843,8 +946,13 @@ class FigureIndex:
         self.as_at = as_at
         self._series: dict[SeriesKey, list[Figure]] = {}
         for figure in figures:
-            key = (figure.metric_id, figure.geography_type, figure.geography_code,
-                   figure.breakdown_type, figure.breakdown_value)
+            key = (
+                figure.metric_id,
+                figure.geography_type,
+                figure.geography_code,
+                figure.breakdown_type,
+                figure.breakdown_value,
+            )
             self._series.setdefault(key, []).append(figure)
         for series in self._series.values():
             series.sort(key=lambda f: (f.period_end, -GRAIN_ORDER.get(f.period_grain, 9)))
@@ -869,8 +977,10 @@ class FigureIndex:
         """The row of another geography (or breakdown) for the same metric and period."""
         wanted = breakdown or (figure.breakdown_type, figure.breakdown_value)
         for candidate in self.series(figure.metric_id, geo, wanted):
-            if (candidate.period_grain == figure.period_grain
-                    and candidate.period_start == figure.period_start):
+            if (
+                candidate.period_grain == figure.period_grain
+                and candidate.period_start == figure.period_start
+            ):
                 return candidate
         return None
 
@@ -878,16 +988,21 @@ class FigureIndex:
         """The same grain's latest row ending at least a year before `figure`."""
         cutoff = minus_one_year(figure.period_end)
         candidates = [
-            f for f in self.series(figure.metric_id, geo,
-                                   (figure.breakdown_type, figure.breakdown_value))
+            f
+            for f in self.series(
+                figure.metric_id, geo, (figure.breakdown_type, figure.breakdown_value)
+            )
             if f.period_grain == figure.period_grain and f.period_end <= cutoff
         ]
         return candidates[-1] if candidates else None
 
     def breakdown_values(self, metric_id: str, geo: Geography, breakdown_type: str) -> set[str]:
         return {
-            key[4] for key in self._series
-            if key[0] == metric_id and key[1] == geo.type and key[2] == geo.code
+            key[4]
+            for key in self._series
+            if key[0] == metric_id
+            and key[1] == geo.type
+            and key[2] == geo.code
             and key[3] == breakdown_type
         }
 
@@ -943,6 +1058,7 @@ COMPARISON_LABELS = {
 
 # ---------------------------------------------------------------- SPC
 
+
 def load_spc(
     con: duckdb.DuckDBPyConnection,
     tables: Mapping[str, str],
@@ -960,11 +1076,12 @@ def load_spc(
 
     if "metric_spc" not in tables:
         return {}
-    frame = con.execute(
+    frame = query_frame(
+        con,
         f"select * from {tables['metric_spc']} where geography_type = ? and geography_code = ? "
         "and breakdown_type = 'all' and period_start <= ? order by metric_id, period_start",
         [geo.type, geo.code, as_at],
-    ).pl()
+    )
     if frame.is_empty():
         return {}
     frame = protect_spc(frame, protected_values).sort("metric_id", "period_start")
@@ -1014,6 +1131,7 @@ def _maybe_float(value: Any) -> float | None:
 
 # ---------------------------------------------------------------- sections
 
+
 def build_sections(
     catalogue: Mapping[str, Metric],
     index: FigureIndex,
@@ -1045,9 +1163,11 @@ def build_sections(
                     current=current,
                     year_before=before,
                     parent=index.matching(current, context.parent, ("all", "all"))
-                    if context.parent else None,
+                    if context.parent
+                    else None,
                     icb=index.matching(current, context.icb, ("all", "all"))
-                    if context.icb and context.icb != context.scope else None,
+                    if context.icb and context.icb != context.scope
+                    else None,
                     change=classify_change(metric, current, before),
                     spc=spc.get(metric.metric_id),
                 )
@@ -1057,8 +1177,15 @@ def build_sections(
         if family == "continuity":
             cohort_metrics, cohorts = _cohort_rows(summaries, index, context.scope)
         sections.append(
-            Section(family, title, tuple(summaries), tuple(absent), tuple(unavailable),
-                    cohort_metrics, cohorts)
+            Section(
+                family,
+                title,
+                tuple(summaries),
+                tuple(absent),
+                tuple(unavailable),
+                cohort_metrics,
+                cohorts,
+            )
         )
     return tuple(sections)
 
@@ -1068,8 +1195,7 @@ def _cohort_rows(
 ) -> tuple[tuple[Metric, ...], tuple[CohortRow, ...]]:
     """Continuity for the cohorts policy names: older, multimorbid and frail patients."""
     metrics = tuple(
-        s.metric for s in summaries
-        if index.breakdown_values(s.metric.metric_id, scope, "cohort")
+        s.metric for s in summaries if index.breakdown_values(s.metric.metric_id, scope, "cohort")
     )
     if not metrics:
         return (), ()
@@ -1077,7 +1203,8 @@ def _cohort_rows(
     rows = []
     for cohort, label in COHORT_LABELS.items():
         figures = tuple(
-            headline[m.metric_id] if cohort == "all"
+            headline[m.metric_id]
+            if cohort == "all"
             else index.matching(headline[m.metric_id], scope, ("cohort", cohort))
             for m in metrics
         )
@@ -1103,20 +1230,34 @@ def build_inequalities(
     views: list[QuintileView] = []
     for metric in catalogue.values():
         rows = [
-            f for value in sorted(index.breakdown_values(metric.metric_id, scope, "imd_quintile"))
+            f
+            for value in sorted(index.breakdown_values(metric.metric_id, scope, "imd_quintile"))
             for f in index.series(metric.metric_id, scope, ("imd_quintile", value))
         ]
         if not rows:
             continue
         chosen = min(
             rows,
-            key=lambda f: (f.period_grain == "month", -f.period_end.toordinal(),
-                           GRAIN_ORDER.get(f.period_grain, 9)),
+            key=lambda f: (
+                f.period_grain == "month",
+                -f.period_end.toordinal(),
+                GRAIN_ORDER.get(f.period_grain, 9),
+            ),
         )
         quintiles = tuple(
-            (label, next((f for f in rows if f.breakdown_value == value
-                          and f.period_grain == chosen.period_grain
-                          and f.period_start == chosen.period_start), None))
+            (
+                label,
+                next(
+                    (
+                        f
+                        for f in rows
+                        if f.breakdown_value == value
+                        and f.period_grain == chosen.period_grain
+                        and f.period_start == chosen.period_start
+                    ),
+                    None,
+                ),
+            )
             for value, label in QUINTILE_LABELS.items()
         )
         views.append(
@@ -1129,7 +1270,8 @@ def build_inequalities(
             )
         )
     gap_rows = tuple(
-        (catalogue[key[0]], gap) for key, gap in gaps.items()
+        (catalogue[key[0]], gap)
+        for key, gap in gaps.items()
         if key[0] in catalogue
         and any(v.metric.metric_id == key[0] and v.period_label == key[2] for v in views)
     )
@@ -1147,11 +1289,12 @@ def _load_gaps(
 
     if "inequality_gaps" not in tables:
         return {}
-    frame = con.execute(
+    frame = query_frame(
+        con,
         f"select * from {tables['inequality_gaps']} "
         "where geography_type = ? and geography_code = ?",
         [scope.type, scope.code],
-    ).pl()
+    )
     if frame.is_empty():
         return {}
     frame = protect_inequality_gaps(frame, protected_values)
@@ -1189,15 +1332,22 @@ def build_benchmarks(
         if anchor is None or anchor.value is None:
             continue
         units = tuple(
-            (peer, figure) for peer in context.peers
+            (peer, figure)
+            for peer in context.peers
             if (figure := index.matching(anchor, peer, ("all", "all"))) is not None
             and figure.value is not None
         )
         if len(units) < 2:
             continue
         views.append(
-            BenchmarkView(catalogue[metric_id], anchor.period_label, anchor, context.icb, units,
-                          context.scope.code)
+            BenchmarkView(
+                catalogue[metric_id],
+                anchor.period_label,
+                anchor,
+                context.icb,
+                units,
+                context.scope.code,
+            )
         )
     return tuple(views)
 
@@ -1233,8 +1383,11 @@ def choose_assessment_periods(labels: Iterable[str], as_at: date) -> tuple[str |
     if dated and all(end is None for end, _ in dated):
         ordered = distinct
     else:
-        ordered = [label for end, label in sorted((e, lab) for e, lab in dated if e is not None)
-                   if end <= as_at]
+        ordered = [
+            label
+            for end, label in sorted((e, lab) for e, lab in dated if e is not None)
+            if end <= as_at
+        ]
     if not ordered:
         return None, None
     return ordered[-1], ordered[-2] if len(ordered) > 1 else None
@@ -1257,12 +1410,16 @@ def build_maturity(
     """The matrix for a neighbourhood, or an overview of the member neighbourhoods."""
     if "maturity_levels" not in tables:
         return None
-    codes = [context.scope.code] if context.scope.type == "neighbourhood" else [
-        g.code for g in context.neighbourhoods]
-    levels = con.execute(
+    codes = (
+        [context.scope.code]
+        if context.scope.type == "neighbourhood"
+        else [g.code for g in context.neighbourhoods]
+    )
+    levels = query_frame(
+        con,
         f"select * from {tables['maturity_levels']} where list_contains(?, neighbourhood_code)",
         [codes],
-    ).pl()
+    )
     if levels.is_empty():
         return None
     current, previous = choose_assessment_periods(levels["assessment_period"].to_list(), as_at)
@@ -1270,21 +1427,25 @@ def build_maturity(
         return None
     domain_titles = _domain_titles(con, tables, levels["domain_id"].unique().to_list())
     if context.scope.type != "neighbourhood":
-        return MaturityView(current, previous, (), domain_titles,
-                            _overview(levels, current, context, domain_titles))
+        return MaturityView(
+            current, previous, (), domain_titles, _overview(levels, current, context, domain_titles)
+        )
     statements: dict[str, str] = {}
     if "maturity_criteria" in tables:
         statements = _seed_text(
-            con.execute(f"select * from {tables['maturity_criteria']}").pl(), "criterion_id",
+            query_frame(con, f"select * from {tables['maturity_criteria']}"),
+            "criterion_id",
             ("statement", "description", "title", "criterion_text", "text", "rule"),
         )
     criteria = (
-        con.execute(
+        query_frame(
+            con,
             f"select * from {tables['maturity_criteria_results']} "
             "where neighbourhood_code = ? and assessment_period = ?",
             [context.scope.code, current],
-        ).pl()
-        if "maturity_criteria_results" in tables else pl.DataFrame()
+        )
+        if "maturity_criteria_results" in tables
+        else pl.DataFrame()
     )
     by_domain: dict[str, list[CriterionView]] = {}
     for row in criteria.iter_rows(named=True):
@@ -1302,16 +1463,21 @@ def build_maturity(
                 is_met=bool(row["is_met"]),
             )
         )
-    previous_levels = {
-        row["domain_id"]: int(row["level_achieved"])
-        for row in levels.filter(pl.col("assessment_period") == previous).iter_rows(named=True)
-    } if previous else {}
+    previous_levels = (
+        {
+            row["domain_id"]: int(row["level_achieved"])
+            for row in levels.filter(pl.col("assessment_period") == previous).iter_rows(named=True)
+        }
+        if previous
+        else {}
+    )
     titles = dict(domain_titles)
     domains = []
     for row in levels.filter(pl.col("assessment_period") == current).iter_rows(named=True):
         achieved = int(row["level_achieved"])
-        results = sorted(by_domain.get(row["domain_id"], []), key=lambda c: (c.level,
-                                                                              c.criterion_id))
+        results = sorted(
+            by_domain.get(row["domain_id"], []), key=lambda c: (c.level, c.criterion_id)
+        )
         domains.append(
             DomainView(
                 domain_id=row["domain_id"],
@@ -1343,7 +1509,7 @@ def _domain_titles(
     titles: dict[str, str] = {}
     seed_order: list[str] = []
     if "maturity_domains" in tables:
-        seed = con.execute(f"select * from {tables['maturity_domains']}").pl()
+        seed = query_frame(con, f"select * from {tables['maturity_domains']}")
         for column in ("display_order", "sort_order", "domain_order"):
             if column in seed.columns:
                 seed = seed.sort(column)
@@ -1363,14 +1529,17 @@ def _overview(
 ) -> tuple[OverviewRow, ...]:
     current = levels.filter(pl.col("assessment_period") == period)
     cells = {
-        (row["neighbourhood_code"], row["domain_id"]):
-            (int(row["level_achieved"]), bool(row["has_discrepancy"]))
+        (row["neighbourhood_code"], row["domain_id"]): (
+            int(row["level_achieved"]),
+            bool(row["has_discrepancy"]),
+        )
         for row in current.iter_rows(named=True)
     }
     rows = []
     for neighbourhood in context.neighbourhoods:
-        levels_row = tuple(cells.get((neighbourhood.code, d), (None, False))
-                           for d, _ in domain_titles)
+        levels_row = tuple(
+            cells.get((neighbourhood.code, d), (None, False)) for d, _ in domain_titles
+        )
         if any(level is not None for level, _ in levels_row):
             rows.append(OverviewRow(neighbourhood, levels_row))
     return tuple(rows)
@@ -1378,14 +1547,18 @@ def _overview(
 
 # ---------------------------------------------------------------- data quality
 
+
 def build_data_quality(
-    con: duckdb.DuckDBPyConnection, tables: Mapping[str, str], practices: Sequence[str],
+    con: duckdb.DuckDBPyConnection,
+    tables: Mapping[str, str],
+    practices: Sequence[str],
     limit: int = 12,
 ) -> tuple[tuple[DataQualityRow, ...], int]:
     """Checks on the report's practices (and dataset-wide checks), most severe first."""
     if "data_quality" not in tables:
         return (), 0
-    frame = con.execute(
+    frame = query_frame(
+        con,
         f"""
         select
             dataset,
@@ -1394,7 +1567,7 @@ def build_data_quality(
             count(*) as results,
             coalesce(sum(rows_affected), 0) as rows_affected,
             min(detail) as example,
-        from {tables['data_quality']}
+        from {tables["data_quality"]}
         where practice_code is null or list_contains(?, practice_code)
         group by dataset, check_name, severity
         order by
@@ -1402,16 +1575,23 @@ def build_data_quality(
             rows_affected desc, dataset, check_name
         """,
         [list(practices)],
-    ).pl()
+    )
     rows = tuple(
-        DataQualityRow(r["dataset"], r["check_name"], r["severity"], int(r["results"]),
-                       int(r["rows_affected"]), r["example"])
+        DataQualityRow(
+            r["dataset"],
+            r["check_name"],
+            r["severity"],
+            int(r["results"]),
+            int(r["rows_affected"]),
+            r["example"],
+        )
         for r in frame.head(limit).iter_rows(named=True)
     )
     return rows, frame.height
 
 
 # ---------------------------------------------------------------- key messages
+
 
 def _figure_text(metric: Metric, figure: Figure) -> str:
     return f"{format_value(figure.value, metric.unit)}{unit_phrase(metric.unit)}"
@@ -1423,10 +1603,22 @@ class _References:
     def __init__(self) -> None:
         self.items: list[Reference] = []
 
-    def add(self, mart: str, metric_id: str | None, periods: str, geography: Geography,
-            breakdown: str = "all") -> Reference:
-        reference = Reference(len(self.items) + 1, mart, metric_id, periods,
-                              f"{geography.type} {geography.code}", breakdown)
+    def add(
+        self,
+        mart: str,
+        metric_id: str | None,
+        periods: str,
+        geography: Geography,
+        breakdown: str = "all",
+    ) -> Reference:
+        reference = Reference(
+            len(self.items) + 1,
+            mart,
+            metric_id,
+            periods,
+            f"{geography.type} {geography.code}",
+            breakdown,
+        )
         self.items.append(reference)
         return reference
 
@@ -1457,13 +1649,17 @@ def build_key_messages(
 
     mentioned: set[str] = set()
     for change, verb in (("improved", "improved"), ("worsened", "worsened")):
-        chosen = sorted((s for s in summaries if s.change == change), key=relative_change,
-                        reverse=True)[:3]
+        chosen = sorted(
+            (s for s in summaries if s.change == change), key=relative_change, reverse=True
+        )[:3]
         for s in chosen:
             assert s.year_before is not None
             reference = refs.add(
-                "metric_values", s.metric.metric_id,
-                f"{s.current.period_label} and {s.year_before.period_label}", scope)
+                "metric_values",
+                s.metric.metric_id,
+                f"{s.current.period_label} and {s.year_before.period_label}",
+                scope,
+            )
             text = (
                 f"{sentence_case(s.metric.title)} {verb} from "
                 f"{_figure_text(s.metric, s.year_before)} ({s.year_before.period_label}) to "
@@ -1474,13 +1670,19 @@ def build_key_messages(
             messages.append(KeyMessage(kind, text, reference))
             mentioned.add(s.metric.metric_id)
     signals = [
-        s for s in summaries
-        if s.spc is not None and s.spc.variation_icon
+        s
+        for s in summaries
+        if s.spc is not None
+        and s.spc.variation_icon
         and s.spc.variation_icon.split("_")[0] in ("improvement", "concern")
         and s.metric.metric_id not in mentioned
     ]
-    signals.sort(key=lambda s: (not (s.spc and s.spc.variation_icon or "").startswith("concern"),
-                                s.metric.metric_id))
+    signals.sort(
+        key=lambda s: (
+            not ((s.spc and s.spc.variation_icon) or "").startswith("concern"),
+            s.metric.metric_id,
+        )
+    )
     for s in signals[:3]:
         assert s.spc is not None and s.spc.variation_icon is not None
         direction, side = s.spc.variation_icon.split("_")
@@ -1493,17 +1695,22 @@ def build_key_messages(
             f"({month}, {format_value(last.value, s.metric.unit)}{unit_phrase(s.metric.unit)})"
             f" is part of an unusually {side} pattern against its own history."
         )
-        messages.append(KeyMessage("improvement" if word == "improvement" else "concern", text,
-                                   reference))
+        messages.append(
+            KeyMessage("improvement" if word == "improvement" else "concern", text, reference)
+        )
         mentioned.add(s.metric.metric_id)
     if context.parent is not None:
         parent = context.parent
-        worse = [s for s in summaries if s.current.comparison_to_parent == "worse"
-                 and s.parent is not None and s.metric.metric_id not in mentioned]
+        worse = [
+            s
+            for s in summaries
+            if s.current.comparison_to_parent == "worse"
+            and s.parent is not None
+            and s.metric.metric_id not in mentioned
+        ]
         for s in worse[:2]:
             assert s.parent is not None
-            reference = refs.add("metric_values", s.metric.metric_id, s.current.period_label,
-                                 scope)
+            reference = refs.add("metric_values", s.metric.metric_id, s.current.period_label, scope)
             text = (
                 f"{sentence_case(s.metric.title)} is worse than the {parent.type_label} "
                 f"({parent.name}): {_figure_text(s.metric, s.current)} against "
@@ -1517,12 +1724,14 @@ def build_key_messages(
         q5 = view.quintiles[4][1]
         assert q1 is not None and q5 is not None and gap.sii is not None
         assert gap.sii_lower_95 is not None and gap.sii_upper_95 is not None
-        reference = refs.add("inequality_gaps", view.metric.metric_id, view.period_label, scope,
-                             "imd_quintile")
+        reference = refs.add(
+            "inequality_gaps", view.metric.metric_id, view.period_label, scope, "imd_quintile"
+        )
         unit = view.metric.unit
         text = (
             f"People in the most deprived fifth of areas fare worse on "
-            f"{in_sentence(view.metric.title)}: {_figure_text(view.metric, q1)} in quintile 1 against "
+            f"{in_sentence(view.metric.title)}: {_figure_text(view.metric, q1)} in quintile 1 "
+            "against "
             f"{_figure_text(view.metric, q5)} in quintile 5 ({view.period_label}; slope index "
             f"of inequality {format_value(gap.sii, unit)}, 95% CI "
             f"{format_interval(gap.sii_lower_95, gap.sii_upper_95, unit)})."
@@ -1539,14 +1748,20 @@ def _widest_gap(inequalities: Sequence[QuintileView]) -> tuple[QuintileView, Gap
     for view in inequalities:
         gap = view.gap
         q1, q5 = view.quintiles[0][1], view.quintiles[4][1]
-        if (gap is None or gap.sii is None or gap.sii_lower_95 is None
-                or gap.sii_upper_95 is None or q1 is None or q5 is None
-                or q1.value is None or q5.value is None):
+        if (
+            gap is None
+            or gap.sii is None
+            or gap.sii_lower_95 is None
+            or gap.sii_upper_95 is None
+            or q1 is None
+            or q5 is None
+            or q1.value is None
+            or q5.value is None
+        ):
             continue
         polarity = view.metric.polarity
-        deprived_worse = (
-            (polarity == "higher_is_better" and gap.sii_lower_95 > 0)
-            or (polarity == "lower_is_better" and gap.sii_upper_95 < 0)
+        deprived_worse = (polarity == "higher_is_better" and gap.sii_lower_95 > 0) or (
+            polarity == "lower_is_better" and gap.sii_upper_95 < 0
         )
         if not deprived_worse:
             continue
@@ -1563,14 +1778,21 @@ def _maturity_messages(
     messages: list[KeyMessage] = []
     scope = context.scope
     if maturity.domains:
-        changed = [d for d in maturity.domains
-                   if d.previous_level is not None and d.previous_level != d.level_achieved]
+        changed = [
+            d
+            for d in maturity.domains
+            if d.previous_level is not None and d.previous_level != d.level_achieved
+        ]
         for domain in changed[:2]:
             assert maturity.previous_period is not None and domain.previous_level is not None
             verb = "rose" if domain.level_achieved > domain.previous_level else "fell"
-            reference = refs.add("maturity_levels", None,
-                                 f"{maturity.previous_period} and {maturity.assessment_period}",
-                                 scope, f"domain {domain.domain_id}")
+            reference = refs.add(
+                "maturity_levels",
+                None,
+                f"{maturity.previous_period} and {maturity.assessment_period}",
+                scope,
+                f"domain {domain.domain_id}",
+            )
             text = (
                 f"Maturity: the level achieved in {domain.title} {verb} from "
                 f"{domain.previous_level} to {domain.level_achieved} "
@@ -1580,8 +1802,9 @@ def _maturity_messages(
             messages.append(KeyMessage("maturity", text, reference))
         over = [d for d in maturity.domains if d.has_discrepancy]
         if over:
-            reference = refs.add("maturity_levels", None, maturity.assessment_period, scope,
-                                 "has_discrepancy")
+            reference = refs.add(
+                "maturity_levels", None, maturity.assessment_period, scope, "has_discrepancy"
+            )
             names = ", ".join(d.title for d in over)
             text = (
                 f"Maturity: self-assessment and metric evidence disagree in {len(over)} "
@@ -1590,11 +1813,15 @@ def _maturity_messages(
             )
             messages.append(KeyMessage("maturity", text, reference))
     elif maturity.overview:
-        flagged = [row.neighbourhood.name for row in maturity.overview
-                   if any(flag for _, flag in row.levels)]
+        flagged = [
+            row.neighbourhood.name
+            for row in maturity.overview
+            if any(flag for _, flag in row.levels)
+        ]
         if flagged:
-            reference = refs.add("maturity_levels", None, maturity.assessment_period, scope,
-                                 "has_discrepancy")
+            reference = refs.add(
+                "maturity_levels", None, maturity.assessment_period, scope, "has_discrepancy"
+            )
             text = (
                 f"Maturity: {len(flagged)} of {len(maturity.overview)} neighbourhoods have at "
                 "least one domain where self-assessment and metric evidence disagree "
@@ -1605,6 +1832,7 @@ def _maturity_messages(
 
 
 # ---------------------------------------------------------------- the whole report
+
 
 def build_report(
     con: duckdb.DuckDBPyConnection,
@@ -1625,7 +1853,9 @@ def build_report(
     keys = pl.DataFrame(
         {"geography_type": [t for t, _ in wanted], "geography_code": [c for _, c in wanted]}
     )
-    rows = disclosed.join(keys.lazy(), on=["geography_type", "geography_code"], how="semi").collect()
+    rows = disclosed.join(
+        keys.lazy(), on=["geography_type", "geography_code"], how="semi"
+    ).collect()
     index = FigureIndex((_figure(r) for r in rows.iter_rows(named=True)), period.end)
     produced = set(disclosed.select("metric_id").unique().collect()["metric_id"].to_list())
     scope_rows = rows.filter(
@@ -1634,8 +1864,9 @@ def build_report(
     )
     spc = load_spc(con, tables, context.scope, period.end, catalogue, scope_rows)
     sections = build_sections(catalogue, index, context, spc, produced)
-    inequalities, gaps = build_inequalities(con, tables, catalogue, index, context.scope,
-                                            scope_rows)
+    inequalities, gaps = build_inequalities(
+        con, tables, catalogue, index, context.scope, scope_rows
+    )
     maturity = build_maturity(con, tables, context, period.end)
     benchmarks = build_benchmarks(catalogue, index, context)
     dq_rows, dq_total = build_data_quality(con, tables, context.practices)

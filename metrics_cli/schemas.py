@@ -79,8 +79,8 @@ _GPAD_DATE = r"^\d{2}[A-Za-z]{3}\d{4}$"
 _WHOLE_NUMBER = r"^\d{1,18}$"
 _DECIMAL = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _FINANCIAL_YEAR = r"^(\d{4})/(\d{2})$"
-_NHS_NUMBER_SHAPE = r"^\d{3}[ -]?\d{3}[ -]?\d{4}$"
-_FULL_POSTCODE = r"(?i)^[A-Z]{1,2}[0-9][A-Z0-9]? *[0-9][A-Z]{2}$"
+_NHS_NUMBER_SHAPE = r"^\s*\d{3}[ -]?\d{3}[ -]?\d{4}\s*$"
+_FULL_POSTCODE = r"^\s*[A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][A-Za-z]{2}\s*$"
 _LSOA = r"^[EW]01\d{6}$"
 
 Validity = Callable[[pl.Expr], pl.Expr]
@@ -140,29 +140,33 @@ def is_financial_year(text: pl.Expr) -> pl.Expr:
     return _consecutive_years(text, _FINANCIAL_YEAR)
 
 
+def looks_like_nhs_number(text: pl.Expr) -> pl.Expr:
+    """Ten digits, optionally spaced 3-3-4 (`943 476 5919`, `943-476-5919`): a cheap first test."""
+    return text.str.contains(_NHS_NUMBER_SHAPE).fill_null(False)
+
+
 def is_nhs_number(text: pl.Expr) -> pl.Expr:
     """A valid 10-digit NHS number (modulus 11 check digit), spaced `943 476 5919` or not.
 
     Ten repeats of one digit pass the arithmetic but are never issued, so they are not
     treated as NHS numbers (they are common placeholders).
     """
-    value = text.str.strip_chars()
-    digits = value.str.replace_all(r"[ -]", "")
-    digit = [digits.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(10)]
+    number = (
+        pl.when(looks_like_nhs_number(text))
+        .then(text.str.replace_all(r"\D", "").cast(pl.Int64, strict=False))
+        .otherwise(None)
+    )
+    digit = [(number // 10 ** (9 - i)) % 10 for i in range(10)]
     total = pl.sum_horizontal([digit[i] * (10 - i) for i in range(9)])
-    check = 11 - total % 11
-    check = pl.when(check == 11).then(0).otherwise(check)
-    return (
-        value.str.contains(_NHS_NUMBER_SHAPE)
-        & ~pl.any_horizontal([digits == str(d) * 10 for d in range(10)])
-        & (check != 10)
-        & (check == digit[9])
-    ).fill_null(False)
+    check = (11 - total % 11) % 11
+    return (number.is_not_null() & (number % 1_111_111_111 != 0) & (check == digit[9])).fill_null(
+        False
+    )
 
 
 def is_full_postcode(text: pl.Expr) -> pl.Expr:
     """A full UK postcode (outward and inward code), in any letter case and spacing."""
-    return text.str.strip_chars().str.contains(_FULL_POSTCODE).fill_null(False)
+    return text.str.contains(_FULL_POSTCODE).fill_null(False)
 
 
 def is_name_column(column: str) -> bool:
@@ -852,9 +856,17 @@ def _row_check(rule: RowRule, context: SchemaContext) -> pa.Check:
     return pa.Check(check, name=rule.rule_id, error=rule.message)
 
 
-def _identifier_check(valid: Validity, rule: Rule) -> pa.Check:
+def _identifier_check(found: Validity, rule: Rule, first_test: Validity | None = None) -> pa.Check:
+    """Passes rows where `found` is False; `first_test`, if given, is a cheap superset of it,
+    run over the whole column first so the full test runs only where something matched."""
+
     def check(data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select((~valid(pl.col(data.key))).alias("ok"))
+        value = pl.col(data.key)
+        if first_test is not None:
+            candidates = data.lazyframe.select(first_test(value).alias("ok")).collect()
+            if not candidates.get_column("ok").any():
+                return candidates.lazy().select(~pl.col("ok"))
+        return data.lazyframe.select((~found(value)).alias("ok"))
 
     return pa.Check(check, name=rule.rule_id, error=rule.message)
 
@@ -886,7 +898,9 @@ def dataset_schema(
         rules[(row_rule.column, row_rule.message)] = Rule(row_rule.rule_id, row_rule.message, shown)
     for column in (*spec.columns, *(c for c in header if c not in spec.columns)):
         checks.setdefault(column, [])
-        checks[column].append(_identifier_check(is_nhs_number, NHS_NUMBER_RULE))
+        checks[column].append(
+            _identifier_check(is_nhs_number, NHS_NUMBER_RULE, looks_like_nhs_number)
+        )
         rules[(column, NHS_NUMBER_RULE.message)] = NHS_NUMBER_RULE
         if spec.patient_level:
             checks[column].append(_identifier_check(is_full_postcode, POSTCODE_RULE))

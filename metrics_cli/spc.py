@@ -199,10 +199,11 @@ def spc_points(
     )
 
     # Trend: TREND_POINTS - 1 consecutive strict steps the same way; a point belongs to the
-    # trend of the step leading into it, else to the trend its next step starts.
+    # trend of the step leading into it, else to the trend its next step starts. A segment's
+    # first point has no step, so no trend reaches back into the segment before.
     trend_step = (pl.col("_step") != 0) & (_streak_length("_step") >= TREND_POINTS - 1)
     frame = frame.with_columns(_trend_step=trend_step)
-    starts_trend = pl.col("_trend_step").shift(-1).fill_null(False) & _same_segment(-1)
+    starts_trend = pl.col("_trend_step").shift(-1).fill_null(False)
     trend = (
         pl.when(pl.col("_trend_step"))
         .then(pl.col("_step"))

@@ -294,7 +294,11 @@ def _repeated_keys(path: Path, key: tuple[str, ...], temp_dir: Path) -> frozense
     )
     assert chr(31) == KEY_SEPARATOR
     try:
-        with duckdb.connect(config={"temp_directory": str(temp_dir)}) as connection:
+        settings: dict[str, str | bool] = {
+            "temp_directory": str(temp_dir),
+            "enable_progress_bar": False,
+        }
+        with duckdb.connect(config=settings) as connection:
             rows = connection.execute(sql, [str(path)]).fetchall()
     except duckdb.Error as error:
         message = f"it could not be read to check repeated keys ({_first_line(error)})"
@@ -406,7 +410,7 @@ class _Outputs:
     def __post_init__(self) -> None:
         empty = empty_frame(self.spec).to_arrow(compat_level=pl.CompatLevel.oldest())
         self.arrow_schema = empty.schema
-        self.writer = pq.ParquetWriter(self.loaded_path, self.arrow_schema)
+        self.writer = pq.ParquetWriter(self.loaded_path, self.arrow_schema, compression="zstd")
 
     def load(self, rows: pl.DataFrame) -> None:
         if self.writer is not None and rows.height:

@@ -270,10 +270,10 @@ PATIENTS_PER_GP = 1_400
 LIST_HOLDER_SHARE = 0.7
 
 # ---------------------------------------------------------------- GP encounters
-ENCOUNTER_SCALE = 0.80  # calibrates the all-practice mean to about 5 encounters a year
+ENCOUNTER_SCALE = 0.74  # calibrates the all-practice mean to about 5 encounters a year
 ENCOUNTER_AGE = _by_band(
-    [5.0, 2.6, 2.4, 3.0, 3.6, 3.8, 3.9, 4.0, 4.1, 4.4, 4.8, 5.2, 5.8, 6.5, 7.4, 8.5, 9.5, 10.5,
-     11.0]
+    [5.0, 2.6, 2.4, 3.0, 3.6, 3.8, 3.9, 4.0, 4.1, 4.4, 4.6, 4.9, 5.3, 5.8, 6.4, 7.0, 7.6, 8.0,
+     8.2]
 )  # fmt: skip
 ENCOUNTER_PER_LTC = 0.12
 ENCOUNTER_FRAILTY = np.array([1.0, 1.25, 1.5, 1.8])
@@ -315,13 +315,13 @@ GPAD_UNKNOWN_STATUS = 0.04
 
 # ---------------------------------------------------------------- hospital activity
 # Annual rates by age band.
-AE_TYPE1_AGE = _by_band(
+AE_TYPE1_AGE = 0.55 * _by_band(
     [0.45, 0.22, 0.2, 0.3, 0.35, 0.3, 0.28, 0.25, 0.24, 0.23, 0.24, 0.25, 0.26, 0.28, 0.32,
      0.4, 0.5, 0.62, 0.75]
 )  # fmt: skip
 AE_OTHER_SHARE = 0.45  # ae_other = 0.45 x the type 1 curve (0.3 x at 65 and over)
 AE_OTHER_SHARE_65_PLUS = 0.3
-EMERGENCY_AGE = _by_band(
+EMERGENCY_AGE = 0.55 * _by_band(
     [0.08, 0.03, 0.03, 0.05, 0.06, 0.06, 0.06, 0.06, 0.06, 0.07, 0.08, 0.09, 0.11, 0.13, 0.16,
      0.22, 0.3, 0.4, 0.5]
 )  # fmt: skip
@@ -339,15 +339,15 @@ FOLLOWUPS_PER_FIRST = 2.0
 AE_PER_LTC = 0.15
 AE_FRAILTY = np.array([1.0, 1.3, 1.7, 2.2])
 AE_DEPRIVATION = 0.7
-EMERGENCY_PER_LTC = 0.25
-EMERGENCY_FRAILTY = np.array([1.0, 1.5, 2.2, 3.2])
+EMERGENCY_PER_LTC = 0.2
+EMERGENCY_FRAILTY = np.array([1.0, 1.4, 1.9, 2.6])
 EMERGENCY_DEPRIVATION = 0.6
 ELECTIVE_PER_LTC = 0.10
 ELECTIVE_DEPRIVATION = -0.1
 OUTPATIENT_PER_LTC = 0.15
 # ACSC share of emergency admissions (chronic, acute, vaccine-preventable), per patient:
-ACSC_CHRONIC = (0.05, 0.025, 0.04, 0.04)  # base, per LTC (up to 4), frail (mod/sev), deprivation
-ACSC_ACUTE = (0.07, 0.03, 0.03, 0.03)  # base, any frailty, deprivation, 75 and over
+ACSC_CHRONIC = (0.03, 0.025, 0.04, 0.04)  # base, per LTC (up to 4), frail (mod/sev), deprivation
+ACSC_ACUTE = (0.05, 0.03, 0.03, 0.03)  # base, any frailty, deprivation, 75 and over
 ACSC_VACCINE = (0.015, 0.01, 0.01)  # base, deprivation, 75 and over or under 5
 # Length of stay: mean bed days per admission by age band; negative binomial, shape 1.
 EMERGENCY_LOS_AGE = _by_band(

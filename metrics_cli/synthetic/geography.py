@@ -274,7 +274,9 @@ def _list_sizes(config: ScaleConfig, rng: np.random.Generator) -> IntArray:
 def _imd_centres(config: ScaleConfig, per_icb: IntArray, rng: np.random.Generator) -> FloatArray:
     if config.imd_centres:
         return np.asarray(config.imd_centres, dtype=np.float64)
-    icb_means = np.full(len(per_icb), 0.45) if len(per_icb) == 1 else rng.uniform(0.25, 0.75, len(per_icb))
+    icb_means = (
+        np.full(len(per_icb), 0.45) if len(per_icb) == 1 else rng.uniform(0.25, 0.75, len(per_icb))
+    )
     means = np.repeat(icb_means, per_icb)
     return np.clip(means + rng.normal(0.0, 0.22, config.practices), 0.02, 0.98)
 
@@ -323,7 +325,9 @@ class _Builder:
         n_practices = len(sizes)
         n_pcns = max(1, round(n_practices / config.practices_per_pcn))
         n_neighbourhoods = max(1, round(n_pcns / config.pcns_per_neighbourhood))
-        n_places = max(1, min(n_neighbourhoods, round(n_neighbourhoods / config.neighbourhoods_per_place)))
+        n_places = max(
+            1, min(n_neighbourhoods, round(n_neighbourhoods / config.neighbourhoods_per_place))
+        )
         practices_per_pcn = apportion(n_practices, rng.uniform(0.7, 1.3, n_pcns))
         pcns_per_neighbourhood = apportion(n_pcns, rng.uniform(0.7, 1.3, n_neighbourhoods))
         neighbourhoods_per_place = apportion(n_neighbourhoods, rng.uniform(0.8, 1.2, n_places))
@@ -349,7 +353,9 @@ class _Builder:
                 self.neighbourhoods.append(
                     Neighbourhood(
                         names.neighbourhood_code(nbh_index),
-                        names.SPECIAL_NEIGHBOURHOOD if special else names.neighbourhood_name(town, part),
+                        names.SPECIAL_NEIGHBOURHOOD
+                        if special
+                        else names.neighbourhood_name(town, part),
                         place_index,
                     )
                 )
@@ -390,7 +396,9 @@ class _Builder:
     ) -> None:
         rng = self.rng
         lsoas_per_practice = np.clip(np.round(sizes / 300), 12, 45).astype(np.int64)
-        pool_size = max(int(np.ceil(1.3 * sizes.sum() / PEOPLE_PER_LSOA)), int(lsoas_per_practice.max()) + 5)
+        pool_size = max(
+            int(np.ceil(1.3 * sizes.sum() / PEOPLE_PER_LSOA)), int(lsoas_per_practice.max()) + 5
+        )
         owner = rng.choice(len(sizes), size=pool_size, p=sizes / sizes.sum())
         pool = _logistic(_logit(centres[owner]) + rng.normal(0.0, LSOA_SPREAD_LOGIT, pool_size))
         pool_ids = np.arange(self.lsoa_count, self.lsoa_count + pool_size)
@@ -406,7 +414,12 @@ class _Builder:
             for member in members:
                 closeness = np.exp(-0.5 * ((pool - centres[member]) / 0.15) ** 2)
                 pick = closeness + 0.01
-                chosen = rng.choice(pool_size, size=int(lsoas_per_practice[member]), replace=False, p=pick / pick.sum())
+                chosen = rng.choice(
+                    pool_size,
+                    size=int(lsoas_per_practice[member]),
+                    replace=False,
+                    p=pick / pick.sum(),
+                )
                 weights = rng.gamma(2.0, 1.0, len(chosen)) * (closeness[chosen] + 0.05)
                 self._add_practice(
                     practice_names[member], int(sizes[member]), float(centres[member]),
@@ -473,20 +486,30 @@ class _Builder:
             self._post(int(number), index, None, group, role, False, fte)
         nurses = self._clinicians(max(1, round(size / 3_500)))
         for position, number in enumerate(nurses):
-            role = "Advanced Nurse Practitioner" if position == 0 and len(nurses) > 1 else "Practice Nurse"
+            role = (
+                "Advanced Nurse Practitioner"
+                if position == 0 and len(nurses) > 1
+                else "Practice Nurse"
+            )
             self._post(int(number), index, None, "nurse", role, False, 0.7)
         hcas = self._clinicians(max(1, round(size / 6_000)))
         for number in hcas:
-            self._post(int(number), index, None, "direct_patient_care", "Healthcare Assistant", False, 0.8)
+            self._post(
+                int(number), index, None, "direct_patient_care", "Healthcare Assistant", False, 0.8
+            )
         self._post(None, index, None, "admin", "Practice Manager", False, 1.0)
         for _ in range(max(2, round(size / 1_500))):
             self._post(None, index, None, "admin", "Receptionist", False, 0.6)
         for _ in range(max(1, round(size / 2_500))):
             self._post(None, index, None, "admin", "Administrator", False, 0.7)
-        holder = np.array([k in ("partner", "salaried") for k in kinds[:n_holders]] + [False] * others)
+        holder = np.array(
+            [k in ("partner", "salaried") for k in kinds[:n_holders]] + [False] * others
+        )
         session = np.array([GP_KINDS[k][2] for k in kinds])
         list_weight = np.where(
-            holder, np.where(np.array(kinds) == "partner", 1.0, 0.7) * rng.uniform(0.8, 1.2, n_gp), 0.0
+            holder,
+            np.where(np.array(kinds) == "partner", 1.0, 0.7) * rng.uniform(0.8, 1.2, n_gp),
+            0.0,
         )
         deprivation = 1.0 - centre
         self.practices.append(
@@ -563,4 +586,3 @@ class _Builder:
             lsoa_percentile=np.concatenate(self.lsoa_percentile),
             staff=staff,
         )
-

@@ -48,15 +48,27 @@ CATEGORIES: tuple[Category, ...] = (
     Category("Structured Medication Review", 0.015, 0.20, "routine", "remote", False, False),
     Category("Home Visit", 0.005, 0.55, "acute", "home", False, True),
     Category("Care Home Visit", 0.003, 0.50, "routine", "home", False, False),
-    Category("Patient contact during Care Home Round", 0.002, 0.50, "planned", "home", False, False),
+    Category(
+        "Patient contact during Care Home Round", 0.002, 0.50, "planned", "home", False, False
+    ),
     Category(
         "Care Home Needs Assessment & Personalised Care and Support Planning",
-        0.002, 0.30, "planned", "f2f", False, False,
+        0.002,
+        0.30,
+        "planned",
+        "f2f",
+        False,
+        False,
     ),  # fmt: skip
     Category("Social Prescribing Service", 0.005, 0.0, "routine", "remote", False, False),
     Category(
         "Service provided by organisation external to the practice",
-        0.01, 0.05, "routine", "f2f", False, False,
+        0.01,
+        0.05,
+        "routine",
+        "f2f",
+        False,
+        False,
     ),  # fmt: skip
     Category("Walk-in", 0.002, 0.20, "acute", "f2f", False, False),
     Category("Group Consultation and Group Education", 0.001, 0.05, "planned", "f2f", False, False),

@@ -21,7 +21,9 @@ _ENGLAND = np.stack([c.AGE_SHARE * c.FEMALE_SHARE, c.AGE_SHARE * (1 - c.FEMALE_S
 NEED_WEIGHT = c.NEED_WEIGHT / float((c.NEED_WEIGHT * _ENGLAND).sum() / _ENGLAND.sum())
 
 
-def weighted_patients(geography: Geography, populations: list[IntArray], timeline: Timeline) -> FloatArray:
+def weighted_patients(
+    geography: Geography, populations: list[IntArray], timeline: Timeline
+) -> FloatArray:
     """Need-weighted list size, by practice and financial year."""
     result = np.zeros((len(geography.practices), len(timeline.financial_years)))
     for practice, population in zip(geography.practices, populations, strict=True):
@@ -32,7 +34,9 @@ def weighted_patients(geography: Geography, populations: list[IntArray], timelin
     return result
 
 
-def weighted_population_frame(geography: Geography, weighted: FloatArray, timeline: Timeline) -> pl.DataFrame:
+def weighted_population_frame(
+    geography: Geography, weighted: FloatArray, timeline: Timeline
+) -> pl.DataFrame:
     """The `weighted_population` dataset."""
     rows = [
         (year.label, practice.code, round(float(weighted[practice.index, year.index]), 2))
@@ -59,11 +63,23 @@ def practice_payments_frame(
         for practice, population in zip(geography.practices, populations, strict=True):
             registered = float(population[list(year.months)].sum(axis=(1, 2)).mean())
             growth = (1.0 + c.PAYMENT_GROWTH) ** year.index
-            amounts = {"global_sum": weighted[practice.index, year.index] * c.GLOBAL_SUM_PER_WEIGHTED * growth}
+            amounts = {
+                "global_sum": weighted[practice.index, year.index]
+                * c.GLOBAL_SUM_PER_WEIGHTED
+                * growth
+            }
             for category, (per_patient, gradient) in c.PAYMENT_PER_PATIENT.items():
                 noise = rng.lognormal(0.0, 0.3 if category == "other" else 0.08)
-                yearly = (1.0 + c.ARRS_PAYMENT_GROWTH) ** year.index if category == "arrs" else growth
-                amounts[category] = registered * per_patient * (1 - gradient * practice.deprivation) * noise * yearly
+                yearly = (
+                    (1.0 + c.ARRS_PAYMENT_GROWTH) ** year.index if category == "arrs" else growth
+                )
+                amounts[category] = (
+                    registered
+                    * per_patient
+                    * (1 - gradient * practice.deprivation)
+                    * noise
+                    * yearly
+                )
             if practice.dispensing:
                 amounts["dispensing"] = registered * 45.0 * rng.uniform(0.8, 1.2)
             rows += [
@@ -89,9 +105,15 @@ def spend_frame(
     for place_index, place in enumerate(geography.places):
         members = [p.index for p in geography.practices if p.place == place_index]
         scale = rng.uniform(0.97, 1.03)
-        drift = c.SHIFT_SPEND_PP_PER_YEAR if place_index == config.shift_place else c.SPEND_DRIFT_PP_PER_YEAR
+        drift = (
+            c.SHIFT_SPEND_PP_PER_YEAR
+            if place_index == config.shift_place
+            else c.SPEND_DRIFT_PP_PER_YEAR
+        )
         for year in timeline.financial_years:
-            people = sum(float(populations[i][list(year.months)].sum(axis=(1, 2)).mean()) for i in members)
+            people = sum(
+                float(populations[i][list(year.months)].sum(axis=(1, 2)).mean()) for i in members
+            )
             total = people * c.SPEND_PER_HEAD * (1.0 + c.SPEND_GROWTH) ** year.index * scale
             shares = dict(c.SPEND_SHARE)
             shares["community"] += drift * year.index
@@ -104,7 +126,9 @@ def spend_frame(
     return pl.DataFrame(rows, schema=c.SCHEMAS["spend"], orient="row")
 
 
-def workforce_frame(geography: Geography, timeline: Timeline, rng: np.random.Generator) -> pl.DataFrame:
+def workforce_frame(
+    geography: Geography, timeline: Timeline, rng: np.random.Generator
+) -> pl.DataFrame:
     """Quarterly census: FTE and headcount by practice (or PCN for ARRS staff) and role.
 
     Practice staff are in post at 97% of censuses; ARRS staff build up from 60% of the last
@@ -126,13 +150,18 @@ def workforce_frame(geography: Geography, timeline: Timeline, rng: np.random.Gen
         fte = np.clip(fte_mean * rng.uniform(0.8, 1.2, people), 0.1, 1.0)
         month = int(timeline.day_month[day])
         pcn_now = np.array(
-            [geography.practices[p].pcn_at(month) if p >= 0 else q for p, q in zip(practice, pcn, strict=True)]
+            [
+                geography.practices[p].pcn_at(month) if p >= 0 else q
+                for p, q in zip(practice, pcn, strict=True)
+            ]
         )
         parts.append(
             pl.DataFrame(
                 {
                     "census_date": census,
-                    "practice_code": [geography.practices[p].code if p >= 0 else None for p in practice],
+                    "practice_code": [
+                        geography.practices[p].code if p >= 0 else None for p in practice
+                    ],
                     "pcn_code": [geography.pcns[q].code for q in pcn_now],
                     "staff_group": staff["staff_group"],
                     "role": staff["role"],

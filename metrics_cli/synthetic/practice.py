@@ -128,7 +128,9 @@ def simulate_practice(
     patients = draw_patients(practice, geography, timeline, rng(Stream.PATIENTS))
     encounters = draw_encounters(practice, patients, geography, timeline, rng(Stream.ENCOUNTERS))
     labels = _Labels(practice, geography, timeline, offsets)
-    responses, n_respondents = survey_frame(practice, patients, timeline, labels, rng(Stream.SURVEY))
+    responses, n_respondents = survey_frame(
+        practice, patients, timeline, labels, rng(Stream.SURVEY)
+    )
     frames = {
         "patients": labels.patients_frame(patients),
         "gp_encounters": labels.encounters_frame(encounters),
@@ -169,7 +171,9 @@ def draw_patients(
     band = np.concatenate(
         [
             rng.choice(N_BANDS, n_start, p=tilt / tilt.sum()),
-            rng.choice(N_BANDS, n_join, p=(tilt * c.JOINER_AGE_BOOST) / (tilt * c.JOINER_AGE_BOOST).sum()),
+            rng.choice(
+                N_BANDS, n_join, p=(tilt * c.JOINER_AGE_BOOST) / (tilt * c.JOINER_AGE_BOOST).sum()
+            ),
         ]
     )
     male = rng.random(n) >= c.FEMALE_SHARE[band]
@@ -181,7 +185,9 @@ def draw_patients(
     lsoa_slot = rng.choice(slots, n, p=practice.lsoa_weights)
     unknown = rng.random(n) < c.UNKNOWN_LSOA_SHARE
     lsoa_slot[unknown] = slots
-    percentile = np.append(geography.lsoa_percentile[practice.lsoas], practice.imd_centre)[lsoa_slot]
+    percentile = np.append(geography.lsoa_percentile[practice.lsoas], practice.imd_centre)[
+        lsoa_slot
+    ]
     deprivation = 1.0 - percentile
     decile = np.minimum(10, 1 + np.floor(percentile * 10)).astype(np.int64)
     quintile = np.where(unknown, 0, (decile + 1) // 2)
@@ -203,9 +209,13 @@ def draw_patients(
     start = np.maximum(first_day, 0)
     leaves = rng.random(n) < 1.0 - np.exp(-c.LEAVE_RATE * (days - start) / 365.25)
     last_day = np.full(n, STILL_REGISTERED, dtype=np.int64)
-    last_day[leaves] = start[leaves] + np.floor(rng.random(int(leaves.sum())) * (days - start[leaves])).astype(np.int64)
+    last_day[leaves] = start[leaves] + np.floor(
+        rng.random(int(leaves.sum())) * (days - start[leaves])
+    ).astype(np.int64)
 
-    no_usual = c.USUAL_GP_NULL + c.USUAL_GP_NULL_JOINER * joiner + c.USUAL_GP_NULL_CHILD * (age < 16)
+    no_usual = (
+        c.USUAL_GP_NULL + c.USUAL_GP_NULL_JOINER * joiner + c.USUAL_GP_NULL_CHILD * (age < 16)
+    )
     has_usual = rng.random(n) >= no_usual
     n_gp = len(practice.gps)
     usual_gp = np.where(has_usual, rng.choice(n_gp, n, p=practice.gp_list_weight), -1)
@@ -239,7 +249,9 @@ def encounter_rate(patients: Patients) -> FloatArray:
     )
 
 
-def continuity_chance(patients: Patients, who: IntArray, years: FloatArray, practice_effect: float) -> FloatArray:
+def continuity_chance(
+    patients: Patients, who: IntArray, years: FloatArray, practice_effect: float
+) -> FloatArray:
     """The chance each GP encounter is with the patient's usual (or favourite) GP."""
     quintile = np.where(patients.quintile[who] == 0, 3, patients.quintile[who])
     chance = (
@@ -264,7 +276,11 @@ def draw_encounters(
     """Completed encounters, dated by the seasonal and weekday pattern, in date order."""
     first, last = patients.active_days(timeline.days)
     cumulative = timeline.encounter_cumulative
-    expected = encounter_rate(patients) * (cumulative[last + 1] - cumulative[first]) / timeline.encounter_weight_per_year
+    expected = (
+        encounter_rate(patients)
+        * (cumulative[last + 1] - cumulative[first])
+        / timeline.encounter_weight_per_year
+    )
     who = np.repeat(np.arange(patients.count), rng.poisson(expected))
     total = len(who)
     low, high = cumulative[first[who]], cumulative[last[who] + 1]
@@ -274,12 +290,25 @@ def draw_encounters(
     is_gp = rng.random(total) < c.GP_SHARE + c.GP_SHARE_65_PLUS * (patients.age[who] >= 65)
     role = np.where(is_gp, 0, 1 + rng.choice(len(c.OTHER_ROLE_SHARE), total, p=c.OTHER_ROLE_SHARE))
 
-    stays = rng.random(total) < continuity_chance(patients, who, day / 365.25, practice.continuity_effect)
+    stays = rng.random(total) < continuity_chance(
+        patients, who, day / 365.25, practice.continuity_effect
+    )
+    favourite = patients.favourite[who]
     other_gp = rng.choice(len(practice.gps), total, p=practice.gp_session_weight)
-    clinician = practice.gps[np.where(stays, patients.favourite[who], other_gp)]
-    clinician = np.where(role == 1, practice.nurses[rng.integers(0, len(practice.nurses), total)], clinician)
-    clinician = np.where(role == 6, practice.hcas[rng.integers(0, len(practice.hcas), total)], clinician)
-    pcn = np.array([practice.pcn_at(m) for m in range(timeline.month_count)])[timeline.day_month[day]]
+    clash = np.flatnonzero(other_gp == favourite)
+    while len(clash):  # someone other than the favourite: redraw until different
+        other_gp[clash] = rng.choice(len(practice.gps), len(clash), p=practice.gp_session_weight)
+        clash = clash[other_gp[clash] == favourite[clash]]
+    clinician = practice.gps[np.where(stays, favourite, other_gp)]
+    clinician = np.where(
+        role == 1, practice.nurses[rng.integers(0, len(practice.nurses), total)], clinician
+    )
+    clinician = np.where(
+        role == 6, practice.hcas[rng.integers(0, len(practice.hcas), total)], clinician
+    )
+    pcn = np.array([practice.pcn_at(m) for m in range(timeline.month_count)])[
+        timeline.day_month[day]
+    ]
     for pcn_index in np.unique(pcn):
         for role_index, roster in geography.pcns[int(pcn_index)].arrs.items():
             chosen = (role == role_index) & (pcn == pcn_index)
@@ -360,8 +389,19 @@ def registered_frame(patients: Patients, timeline: Timeline, labels: _Labels) ->
 # ---------------------------------------------------------------- hospital activity
 def hospital_rates(patients: Patients) -> FloatArray:
     """Annual rates of each HOSPITAL_DRAWS row for each patient, shape (9, patients)."""
-    band, ltc, frailty, dep, age = patients.band, patients.ltc, patients.frailty, patients.deprivation, patients.age
-    ae = c.AE_TYPE1_AGE[band] * (1 + c.AE_PER_LTC * ltc) * c.AE_FRAILTY[frailty] * (1 + c.AE_DEPRIVATION * dep)
+    band, ltc, frailty, dep, age = (
+        patients.band,
+        patients.ltc,
+        patients.frailty,
+        patients.deprivation,
+        patients.age,
+    )
+    ae = (
+        c.AE_TYPE1_AGE[band]
+        * (1 + c.AE_PER_LTC * ltc)
+        * c.AE_FRAILTY[frailty]
+        * (1 + c.AE_DEPRIVATION * dep)
+    )
     ae_other = ae * np.where(age >= 65, c.AE_OTHER_SHARE_65_PLUS, c.AE_OTHER_SHARE)
     emergency = (
         c.EMERGENCY_AGE[band]
@@ -375,9 +415,18 @@ def hospital_rates(patients: Patients) -> FloatArray:
         + c.ACSC_CHRONIC[2] * (frailty >= 2)
         + c.ACSC_CHRONIC[3] * dep
     )
-    acute = c.ACSC_ACUTE[0] + c.ACSC_ACUTE[1] * (frailty >= 1) + c.ACSC_ACUTE[2] * dep + c.ACSC_ACUTE[3] * (age >= 75)
-    vaccine = c.ACSC_VACCINE[0] + c.ACSC_VACCINE[1] * dep + c.ACSC_VACCINE[2] * ((age >= 75) | (age < 5))
-    elective = c.ELECTIVE_AGE[band] * (1 + c.ELECTIVE_PER_LTC * ltc) * (1 + c.ELECTIVE_DEPRIVATION * dep)
+    acute = (
+        c.ACSC_ACUTE[0]
+        + c.ACSC_ACUTE[1] * (frailty >= 1)
+        + c.ACSC_ACUTE[2] * dep
+        + c.ACSC_ACUTE[3] * (age >= 75)
+    )
+    vaccine = (
+        c.ACSC_VACCINE[0] + c.ACSC_VACCINE[1] * dep + c.ACSC_VACCINE[2] * ((age >= 75) | (age < 5))
+    )
+    elective = (
+        c.ELECTIVE_AGE[band] * (1 + c.ELECTIVE_PER_LTC * ltc) * (1 + c.ELECTIVE_DEPRIVATION * dep)
+    )
     first = c.OUTPATIENT_FIRST_AGE[band] * (1 + c.OUTPATIENT_PER_LTC * ltc)
     return np.stack(
         [
@@ -420,8 +469,12 @@ def hospital_frame(
         rows = draw == index
         costs[rows] = count[rows] * c.UNIT_COST[activity]
         if activity in c.BED_DAY_COST:
-            mean = (c.EMERGENCY_LOS_AGE if activity == "emergency_admission" else c.ELECTIVE_LOS_AGE)[band[rows]]
-            stay = rng.negative_binomial(count[rows] * c.LOS_SHAPE, c.LOS_SHAPE / (c.LOS_SHAPE + mean))
+            mean = (
+                c.EMERGENCY_LOS_AGE if activity == "emergency_admission" else c.ELECTIVE_LOS_AGE
+            )[band[rows]]
+            stay = rng.negative_binomial(
+                count[rows] * c.LOS_SHAPE, c.LOS_SHAPE / (c.LOS_SHAPE + mean)
+            )
             bed_days[rows] = stay
             costs[rows] += stay * c.BED_DAY_COST[activity]
     activity_types = [a for a, _ in HOSPITAL_DRAWS]
@@ -451,7 +504,11 @@ def community_frame(
 ) -> pl.DataFrame:
     """Contacts and patients by month and service; only months with contacts."""
     by_band = _monthly_sums(patients.band, N_BANDS, patients, timeline, np.ones(patients.count))[0]
-    growth = c.SHIFT_COMMUNITY_PER_YEAR if practice.place == config.shift_place else c.COMMUNITY_GROWTH_PER_YEAR
+    growth = (
+        c.SHIFT_COMMUNITY_PER_YEAR
+        if practice.place == config.shift_place
+        else c.COMMUNITY_GROWTH_PER_YEAR
+    )
     factor = timeline.season(c.SEASON_COMMUNITY) * (1.0 + growth * timeline.years_elapsed()) / 12.0
     services, months, contacts, people = [], [], [], []
     for service, (rates, deprivation_gradient, per_patient) in c.COMMUNITY_RATES.items():
@@ -504,7 +561,9 @@ def gpad_frame(
     icb = geography.icbs[practice.icb]
     return pl.DataFrame(
         {
-            "APPOINTMENT_MONTH_START_DATE": pl.Series([gpad_month_text(m) for m in timeline.months]).gather(month),
+            "APPOINTMENT_MONTH_START_DATE": pl.Series(
+                [gpad_month_text(m) for m in timeline.months]
+            ).gather(month),
             "GP_CODE": practice.code,
             "GP_NAME": practice.name.upper(),
             "SUPPLIER": practice.supplier,
@@ -540,7 +599,9 @@ def survey_frame(
     respondent_base = labels.offsets.respondents
     for wave, day, wave_number in timeline.waves:
         eligible = np.flatnonzero(patients.registered_on(day) & (patients.band >= 3))
-        chosen = np.sort(rng.choice(eligible, rng.binomial(len(eligible), c.PREM_RESPONSE_RATE), replace=False))
+        chosen = np.sort(
+            rng.choice(eligible, rng.binomial(len(eligible), c.PREM_RESPONSE_RATE), replace=False)
+        )
         n = len(chosen)
         raw = rng.lognormal(0.0, c.PREM_WEIGHT_SD, n)
         raw *= np.where(patients.male[chosen] & (patients.age[chosen] < 40), 1.4, 1.0)
@@ -598,19 +659,25 @@ def _answers(question: str, base_logit: FloatArray, rng: np.random.Generator) ->
 class _Labels:
     """Turns a practice's integer codes into the published text columns."""
 
-    def __init__(self, practice: Practice, geography: Geography, timeline: Timeline, offsets: Offsets) -> None:
+    def __init__(
+        self, practice: Practice, geography: Geography, timeline: Timeline, offsets: Offsets
+    ) -> None:
         self.practice = practice
         self.geography = geography
         self.timeline = timeline
         self.offsets = offsets
-        self.lsoa_codes = pl.Series([names.lsoa_code(int(i)) for i in practice.lsoas] + [c.UNKNOWN_LSOA])
+        self.lsoa_codes = pl.Series(
+            [names.lsoa_code(int(i)) for i in practice.lsoas] + [c.UNKNOWN_LSOA]
+        )
         self.months = pl.Series(timeline.months, dtype=pl.Date)
 
     def cell_columns(self, keys: IntArray) -> pl.DataFrame:
         """practice_code, lsoa_code, sex, age_band of cell keys (slot * 2 + male) * 19 + band."""
         return pl.DataFrame(
             {
-                "practice_code": pl.Series([self.practice.code]).gather(np.zeros(len(keys), dtype=np.int64)),
+                "practice_code": pl.Series([self.practice.code]).gather(
+                    np.zeros(len(keys), dtype=np.int64)
+                ),
                 "lsoa_code": self.lsoa_codes.gather(keys // (2 * N_BANDS)),
                 "sex": pl.Series(c.SEXES).gather(keys // N_BANDS % 2),
                 "age_band": pl.Series(c.AGE_BANDS).gather(keys % N_BANDS),

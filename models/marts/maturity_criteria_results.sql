@@ -18,8 +18,8 @@ with results as (
         cast(null as {{ dbt.type_string() }}) as metric_id,
         cast(null as {{ dbt.type_string() }}) as metric_period_label,
         level,
-        cast(null as {{ dbt.type_float() }}) as metric_value,
-        cast(null as {{ dbt.type_float() }}) as threshold,
+        cast(null as double) as metric_value,
+        cast(null as double) as threshold,
     from {{ ref('int_maturity_self_assessed_results') }}
 
     union all

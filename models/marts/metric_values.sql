@@ -33,36 +33,9 @@ dsr_metrics as (
 
 ),
 
-standardised as (
+dsr_groups as (
 
-    select
-        aggregated.metric_id,
-        aggregated.period_grain,
-        aggregated.period_start,
-        aggregated.period_end,
-        aggregated.period_label,
-        aggregated.geography_type,
-        aggregated.geography_code,
-        aggregated.breakdown_type,
-        aggregated.breakdown_value,
-        sum(aggregated.numerator) as numerator,
-        sum(aggregated.denominator) as denominator,
-        sum(aggregated.unweighted_count) as unweighted_count,
-        {{ dsr_value('aggregated.numerator', 'aggregated.denominator',
-            'standard_population.standard_population', 'dsr_metrics.multiplier') }} as value,
-        {{ dsr_lower('aggregated.numerator', 'aggregated.denominator',
-            'standard_population.standard_population', 'dsr_metrics.multiplier', 95) }} as lower_95,
-        {{ dsr_upper('aggregated.numerator', 'aggregated.denominator',
-            'standard_population.standard_population', 'dsr_metrics.multiplier', 95) }} as upper_95,
-        {{ dsr_lower('aggregated.numerator', 'aggregated.denominator',
-            'standard_population.standard_population', 'dsr_metrics.multiplier', 99.8) }} as lower_998,
-        {{ dsr_upper('aggregated.numerator', 'aggregated.denominator',
-            'standard_population.standard_population', 'dsr_metrics.multiplier', 99.8) }} as upper_998
-    from aggregated
-    inner join dsr_metrics on aggregated.metric_id = dsr_metrics.metric_id
-    inner join standard_population on aggregated.stratum = standard_population.age_band
-    where aggregated.denominator > 0
-    group by
+    select distinct
         aggregated.metric_id,
         aggregated.period_grain,
         aggregated.period_start,
@@ -73,6 +46,69 @@ standardised as (
         aggregated.breakdown_type,
         aggregated.breakdown_value,
         dsr_metrics.multiplier
+    from aggregated
+    inner join dsr_metrics on aggregated.metric_id = dsr_metrics.metric_id
+
+),
+
+dsr_strata as (
+
+    -- all 19 ESP2013 bands for every group, zero-filled: the standard population total is
+    -- always the full 100,000
+    select
+        dsr_groups.*,
+        standard_population.standard_population,
+        coalesce(aggregated.numerator, 0) as events,
+        coalesce(aggregated.denominator, 0) as population,
+        coalesce(aggregated.unweighted_count, 0) as unweighted_count
+    from dsr_groups
+    cross join standard_population
+    left join aggregated
+        on aggregated.metric_id = dsr_groups.metric_id
+        and aggregated.period_grain = dsr_groups.period_grain
+        and aggregated.period_start = dsr_groups.period_start
+        and aggregated.geography_type = dsr_groups.geography_type
+        and aggregated.geography_code = dsr_groups.geography_code
+        and aggregated.breakdown_type = dsr_groups.breakdown_type
+        and aggregated.breakdown_value = dsr_groups.breakdown_value
+        and aggregated.stratum = standard_population.age_band
+
+),
+
+standardised as (
+
+    select
+        metric_id,
+        period_grain,
+        period_start,
+        period_end,
+        period_label,
+        geography_type,
+        geography_code,
+        breakdown_type,
+        breakdown_value,
+        sum(events) as numerator,
+        sum(population) as denominator,
+        sum(unweighted_count) as unweighted_count,
+        {{ dsr_value('events', 'population', 'standard_population', 'multiplier') }} as value,
+        {% for level, suffix in [(95, '95'), (99.8, '998')] %}
+        {{ dsr_lower('events', 'population', 'standard_population', 'multiplier', level) }}
+            as lower_{{ suffix }},
+        {{ dsr_upper('events', 'population', 'standard_population', 'multiplier', level) }}
+            as upper_{{ suffix }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from dsr_strata
+    group by
+        metric_id,
+        period_grain,
+        period_start,
+        period_end,
+        period_label,
+        geography_type,
+        geography_code,
+        breakdown_type,
+        breakdown_value,
+        multiplier
 
 ),
 
@@ -221,7 +257,10 @@ dsr_rows as (
         lower_998,
         upper_998,
         'dsr_dobson' as method,
-        case when numerator < 10 then 'fewer than 10 events' end as not_calculated_reason
+        case
+            when numerator < 10 then 'fewer than 10 events'
+            when value is null then 'events in an age band with no registered population'
+        end as not_calculated_reason
     from standardised
 
 ),

@@ -22,10 +22,17 @@ select
     monthly.imd_quintile,
     monthly.sex,
     monthly.age_band,
-    sum(monthly.patients) / (
-        case when periods.period_grain = 'month' then 1.0 else 12.0 end
-    ) as patients,
+    sum(monthly.patients) / max(case when periods.period_grain = 'month' then 1.0 else 12.0 end)
+        as patients
 from periods
 inner join monthly
     on monthly.month between periods.period_start and periods.period_end
-group by all
+group by
+    periods.period_grain,
+    periods.period_start,
+    periods.period_end,
+    periods.period_label,
+    monthly.practice_code,
+    monthly.imd_quintile,
+    monthly.sex,
+    monthly.age_band

@@ -357,24 +357,26 @@ def test_fewer_than_12_points() -> None:
 
 def test_rules_do_not_reach_across_series() -> None:
     """X ends 9, 10, 11, 11.5 and Y starts 12, 12.5, 13: seven rising points if the two
-    were one series, but neither has a trend of its own."""
+    were one series, but neither has a trend of its own. Y's last point and Z's first are
+    each beyond their series' lower near limit (7.335, 8.274), and Z starts with a trend:
+    neither makes Y's last point special cause."""
     x = [10.0, 12.0, 10.0, 12.0, 10.0, 12.0, 10.0, 12.0, 9.0, 10.0, 11.0, 11.5]
-    y = [12.0, 12.5, 13.0, 10.0, 12.0, 10.0, 12.0, 10.0, 12.0, 10.0, 12.0, 10.0]
+    y = [12.0, 12.5, 13.0, 10.0, 12.0, 10.0, 12.0, 10.0, 12.0, 10.0, 12.0, 7.0]
+    z = [8.0, 8.5, 9.0, 9.5, 10.0, 10.5, 11.0, 12.0, 10.0, 12.0, 10.0, 12.0]
     points = pl.DataFrame(
         {
-            "series": ["x"] * 12 + ["y"] * 12,
-            "period_start": [date(2024 + i // 12, i % 12 + 1, 1) for i in range(12)] * 2,
-            "value": x + y,
-            "polarity": ["neutral"] * 24,
-            "target": [None] * 24,
+            "series": ["x"] * 12 + ["y"] * 12 + ["z"] * 12,
+            "period_start": [date(2024 + i // 12, i % 12 + 1, 1) for i in range(12)] * 3,
+            "value": x + y + z,
+            "polarity": ["neutral"] * 36,
+            "target": [None] * 36,
         },
         schema_overrides={"target": pl.Float64},
     )
     chart = spc_points(points, ["series"])
-    assert set(point_types(chart)) == {"common_cause"}
-    assert chart["is_last_point"].to_list() == ([False] * 11 + [True]) * 2
-    joined = xmr_chart(x + y)
-    assert flagged(joined)[:7] == [8, 9, 10, 11, 12, 13, 14]
+    assert flagged(chart) == list(range(24, 32))  # Z's 8 .. 12: eight rising points
+    assert chart["is_last_point"].to_list() == ([False] * 11 + [True]) * 3
+    assert flagged(xmr_chart(x + y))[:7] == [8, 9, 10, 11, 12, 13, 14]
 
 
 # --------------------------------------------------------------------------- the mart
