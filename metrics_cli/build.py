@@ -250,6 +250,20 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def _release_dbt_connections(warehouse: Path) -> None:
+    """Close the DuckDB connection dbt-duckdb keeps open in-process and checkpoint the file,
+    so that nothing is left in a write-ahead log when the file is moved into place."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+    if warehouse.is_file():
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("checkpoint")
+
+
 def run_dbt(
     command: list[str], warehouse: Path, dbt_vars: Mapping[str, Any], work: Path
 ) -> list[str]:
@@ -274,7 +288,10 @@ def run_dbt(
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars), default=str)]
     with _environment(**{DBT_ENV_WAREHOUSE: str(warehouse)}):
-        result = dbtRunner().invoke(args)
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            _release_dbt_connections(warehouse)
     if result.success:
         return []
     failures = []

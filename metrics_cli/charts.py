@@ -196,15 +196,13 @@ class SpcPoint:
     point_type: str
 
 
-def spc_description(
-    title: str, points: Sequence[SpcPoint], decimals: int, suffix: str, target: float | None
+def spc_summary(
+    points: Sequence[SpcPoint], decimals: int, suffix: str, target: float | None
 ) -> str:
-    """The chart in one or two sentences: span, latest value, mean, limits, signals."""
-    first, last = points[0], points[-1]
+    """Latest value, mean, limits, target and special-cause signals, in short sentences."""
+    last = points[-1]
     parts = [
-        f"{title}: {len(points)} monthly values from {month_label(first.period_start)} "
-        f"to {month_label(last.period_start)}.",
-        f"Latest {month_label(last.period_start)}: {format_number(last.value, decimals)}{suffix}.",
+        f"Latest {month_label(last.period_start)}: {format_number(last.value, decimals)}{suffix}."
     ]
     if last.mean is not None and last.lower_process_limit is not None:
         upper = last.upper_process_limit if last.upper_process_limit is not None else last.mean
@@ -232,6 +230,17 @@ def spc_description(
     return " ".join(parts)
 
 
+def spc_description(
+    title: str, points: Sequence[SpcPoint], decimals: int, suffix: str, target: float | None
+) -> str:
+    """The chart in words for screen readers: span, then `spc_summary`."""
+    first, last = points[0], points[-1]
+    return (
+        f"{title}: {len(points)} monthly values from {month_label(first.period_start)} "
+        f"to {month_label(last.period_start)}. " + spc_summary(points, decimals, suffix, target)
+    )
+
+
 def spc_chart(
     title: str,
     points: Sequence[SpcPoint],
@@ -239,7 +248,7 @@ def spc_chart(
     suffix: str = "",
     target: float | None = None,
     width: float = 340,
-    height: float = 180,
+    height: float = 150,
 ) -> str:
     """An XmR chart: values, mean, process limits (dashed), near limits (dotted), target."""
     if not points:

@@ -48,6 +48,13 @@ CELL_KEY = (
     "breakdown_type",
     "breakdown_value",
 )
+GEOGRAPHY_COLUMNS = {
+    "period_end": pl.Date,
+    "practice_code": pl.Utf8,
+    "geography_type": pl.Utf8,
+    "geography_code": pl.Utf8,
+}
+"""The columns of `int_practice_geographies` that disclosure control reads."""
 COMPONENT_KEY = ("metric_id", "period_grain", "period_start")
 """Differencing is protected against within one metric and period (metrics.md)."""
 
@@ -177,7 +184,10 @@ def apply_disclosure(
         .sort("_row")
         .with_columns(_primary_rule(threshold).alias("suppression_rule"))
     )
-    secondary = secondary_suppression(frame, geographies)
+    hierarchy = geographies.select(
+        pl.col(name).cast(dtype) for name, dtype in GEOGRAPHY_COLUMNS.items()
+    )
+    secondary = secondary_suppression(frame, hierarchy)
     rule = (
         pl.when(pl.col("suppression_rule").is_null() & pl.col("_row").is_in(secondary))
         .then(pl.lit(SECONDARY))
@@ -289,7 +299,7 @@ def nesting_edges(geographies: pl.DataFrame) -> pl.DataFrame:
                 )
             )
     schema = {
-        "period_end": geographies.schema.get("period_end", pl.Date),
+        "period_end": pl.Date,
         "parent_type": pl.Utf8,
         "parent_code": pl.Utf8,
         "child_type": pl.Utf8,
@@ -360,6 +370,15 @@ def relations(cells: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
     )
 
     pairs = pl.concat([breakdown, same_lsoas, geography])
+    if pairs.is_empty():
+        return pl.DataFrame(
+            schema={
+                "relation": pl.Int64,
+                "cell": pl.Int64,
+                "is_total": pl.Boolean,
+                "relation_size": pl.UInt32,
+            }
+        )
     tags = sorted(pairs["tag"].unique().to_list())
     tag = pl.col("tag").replace_strict(tags, list(range(len(tags))), return_dtype=pl.Int64)
     keyed = pairs.with_columns(
@@ -465,7 +484,7 @@ class _Relations:
             equations[g][r][c] = k
         determined: list[int] = []
         for group_equations in equations.values():
-            determined.extend(_determined_cells(list(group_equations.values())))
+            determined.extend(determined_cells(list(group_equations.values())))
         return sorted(determined)
 
     def protect_recoverable(self, cells: Sequence[int]) -> int:
@@ -533,7 +552,7 @@ PRIME = (1 << 61) - 1
 the rank modulo a 61-bit prime equals the rank over the rationals."""
 
 
-def _determined_cells(equations: list[dict[int, int]]) -> list[int]:
+def determined_cells(equations: list[dict[int, int]]) -> list[int]:
     """Cells whose value the equations fix: those whose unit vector lies in the row space.
 
     Sparse Gauss-Jordan elimination modulo PRIME keeps the rows in reduced row echelon

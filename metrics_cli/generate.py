@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy.typing as npt
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from metrics_cli.errors import UsageError
@@ -29,7 +29,7 @@ class Stream:
     """Top-level random streams: rng_for(seed, stream, ...)."""
 
     GEOGRAPHY = 1
-    PRACTICE = 2  # rng_for(seed, 2, practice index, part): see synthetic.practice
+    # 2 is synthetic.practice.PRACTICE_STREAM
     PAYMENTS = 3
     SPEND = 4
     WORKFORCE = 5

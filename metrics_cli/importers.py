@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from metrics_cli.errors import UsageError
-from metrics_cli.schemas import DATASETS, parse_gpad_month
+from metrics_cli.schemas import DATASETS, PAYMENT_CATEGORIES, parse_gpad_month
 
 KINDS = ("gpad", "epcn", "payments")
 DEFAULT_VALID_FROM = "1900-01-01"
@@ -462,8 +462,9 @@ def _import_payments(file: Path, out: Path, financial_year: str | None) -> list[
             .replace_strict(PAYMENT_COLUMNS, return_dtype=pl.String)
             .alias("payment_category")
         )
-        .group_by("practice_code", "payment_category", maintain_order=True)
+        .group_by("practice_code", "payment_category")
         .agg(pl.col("amount").sum().round(2).alias("amount_gbp"))
+        .sort("practice_code", pl.col("payment_category").cast(pl.Enum(PAYMENT_CATEGORIES)))
         .select(
             pl.lit(year).alias("financial_year"),
             "practice_code",

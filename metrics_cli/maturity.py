@@ -57,7 +57,7 @@ CRITERION_KINDS = ("self_assessed", "metric")
 RULES = ("threshold", "improving", "not_worse_than_icb", "gap_narrowing")
 OPERATORS = (">=", ">", "<=", "<")
 GEOGRAPHY_LEVELS = ("neighbourhood", "place", "icb")
-AGE_BANDS = tuple(f"{low}-{low + 4}" for low in range(0, 90, 5)) + ("90+",)
+AGE_BANDS = (*(f"{low}-{low + 4}" for low in range(0, 90, 5)), "90+")
 BREAKDOWN_VALUES: Mapping[str, tuple[str, ...]] = {
     "all": ("all",),
     "imd_quintile": ("1", "2", "3", "4", "5"),
@@ -68,6 +68,8 @@ BREAKDOWN_VALUES: Mapping[str, tuple[str, ...]] = {
 }
 # Datasets that exist only for place and ICB: a neighbourhood reads its place's row.
 PLACE_ONLY_DATASETS = frozenset({"spend"})
+# int_maturity_criteria_prerequisites splits depends_on into at most this many ids.
+MAX_PREREQUISITES = 20
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -351,7 +353,8 @@ def _criteria_problems(matrix: Matrix, catalogue: Mapping[str, CatalogueMetric])
             (criterion.domain_id, criterion.level) not in defined_levels
         ):
             problems.append(
-                f"{where}: level {criterion.level} of '{criterion.domain_id}' is not in {LEVELS_FILE}"
+                f"{where}: level {criterion.level} of '{criterion.domain_id}' "
+                f"is not in {LEVELS_FILE}"
             )
         if not criterion.statement:
             problems.append(f"{where}: the statement is empty")
@@ -367,7 +370,8 @@ def _criteria_problems(matrix: Matrix, catalogue: Mapping[str, CatalogueMetric])
             )
         else:
             problems.append(
-                f"{where}: criterion_kind '{criterion.criterion_kind}' must be self_assessed or metric"
+                f"{where}: criterion_kind '{criterion.criterion_kind}' "
+                "must be self_assessed or metric"
             )
     covered = {(c.domain_id, c.level) for c in matrix.criteria}
     for level in matrix.levels:
@@ -410,7 +414,7 @@ def _rule_problems(criterion: Criterion, catalogue: Mapping[str, CatalogueMetric
         if not _is_number(criterion.threshold):
             problems.append(f"threshold '{criterion.threshold or ''}' is not a number")
     elif criterion.rule in RULES and (criterion.operator or criterion.threshold):
-        problems.append(f"a {criterion.rule} rule takes no operator or threshold")
+        problems.append(f"the {criterion.rule} rule takes no operator or threshold")
     if criterion.rule == "not_worse_than_icb" and geography == "icb":
         problems.append(
             "not_worse_than_icb compares with the ICB, so geography_level cannot be icb"
@@ -433,7 +437,7 @@ def _metric_fit_problems(
             f"period_grain '{criterion.period_grain or ''}' is not a grain of {name} "
             f"({', '.join(metric.period_grains)})"
         )
-    if breakdown_type not in metric.breakdowns:
+    if breakdown_type in BREAKDOWN_VALUES and breakdown_type not in metric.breakdowns:
         problems.append(f"{name} has no '{breakdown_type}' breakdown")
     if criterion.rule in ("improving", "not_worse_than_icb") and metric.polarity == "neutral":
         problems.append(
@@ -465,6 +469,11 @@ def _dependency_problems(matrix: Matrix) -> list[str]:
     by_id = {c.criterion_id: c for c in matrix.criteria}
     for criterion in matrix.criteria:
         where = f"{CRITERIA_FILE} row {criterion.row} ({criterion.criterion_id})"
+        if len(criterion.depends_on) > MAX_PREREQUISITES:
+            problems.append(
+                f"{where}: depends_on lists {len(criterion.depends_on)} criteria; "
+                f"at most {MAX_PREREQUISITES}"
+            )
         for required in criterion.depends_on:
             other = by_id.get(required)
             if other is None:

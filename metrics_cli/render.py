@@ -131,9 +131,7 @@ def _spc_svg(view: SpcView) -> Markup:
 
 def _spc_text(view: SpcView) -> str:
     unit = view.metric.unit
-    return charts.spc_description(
-        view.metric.title, view.points, value_decimals(unit), _unit_suffix(unit), view.target
-    )
+    return charts.spc_summary(view.points, value_decimals(unit), _unit_suffix(unit), view.target)
 
 
 def _quintile_svg(view: QuintileView) -> Markup:
@@ -241,7 +239,7 @@ def template_environment() -> jinja2.Environment:
         variation_svg=lambda kind, size=26: Markup(charts.variation_icon(kind, size)),
         assurance_svg=lambda kind, size=26: Markup(charts.assurance_icon(kind, size)),
         legend_svg=lambda kind: Markup(charts.legend_marker(kind)),
-        chart_limit=4,
+        chart_limit=3,
     )
     return environment
 

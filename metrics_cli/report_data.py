@@ -614,6 +614,21 @@ def query_frame(
     return frame
 
 
+def query_rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None
+) -> list[tuple[Any, ...]]:
+    """A query's rows, fully fetched."""
+    return con.sql(sql, params=params).fetchall()
+
+
+def query_one(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None
+) -> tuple[Any, ...] | None:
+    """A query's first row, or None; the result is always fetched to the end."""
+    rows = query_rows(con, sql, params)
+    return rows[0] if rows else None
+
+
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """The warehouse, read-only; a missing file is a usage error."""
     if not warehouse.is_file():
@@ -626,10 +641,11 @@ def locate_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
     Where two schemas hold a table of the same name, the one with the expected columns wins.
     """
-    rows = con.execute(
+    rows = query_rows(
+        con,
         "select table_schema, table_name, list(column_name) from information_schema.columns "
-        "group by table_schema, table_name order by table_schema"
-    ).fetchall()
+        "group by table_schema, table_name order by table_schema",
+    )
     found: dict[str, str] = {}
     for schema, name, columns in rows:
         wanted = TABLE_COLUMNS.get(name)
@@ -672,16 +688,17 @@ def resolve_period(
     """The period asked for by label, else the latest month loaded."""
     metric_values = tables["metric_values"]
     if label is not None:
-        row = con.execute(
-            f"select max(period_end) from {metric_values} where period_label = ?", [label]
-        ).fetchone()
+        row = query_one(
+            con, f"select max(period_end) from {metric_values} where period_label = ?", [label]
+        )
         if row is None or row[0] is None:
             raise UsageError(f"no period labelled '{label}' in the warehouse")
         return ReportPeriod(label=label, end=row[0])
-    row = con.execute(
+    row = query_one(
+        con,
         f"select period_label, period_end from {metric_values} "
-        "order by period_grain <> 'month', period_end desc limit 1"
-    ).fetchone()
+        "order by period_grain <> 'month', period_end desc limit 1",
+    )
     if row is None:
         raise DataError("the warehouse holds no metric values; check the build's data_quality")
     return ReportPeriod(label=row[0], end=row[1])
@@ -689,11 +706,12 @@ def resolve_period(
 
 def _snapshot(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str], as_at: date) -> date:
     """The month end of the hierarchy to use: the latest on or before `as_at`, else the first."""
-    row = con.execute(
+    row = query_one(
+        con,
         f"select coalesce(max(period_end) filter (where period_end <= ?), min(period_end)) "
         f"from {tables['int_practice_geographies']}",
         [as_at],
-    ).fetchone()
+    )
     if row is None or row[0] is None:
         raise DataError("the warehouse holds no organisations; check the build's data_quality")
     result: date = row[0]
@@ -705,12 +723,13 @@ def list_scopes(
 ) -> list[tuple[str, str]]:
     """Every neighbourhood, provider, place and ICB in the hierarchy at the period end."""
     snapshot = _snapshot(con, tables, as_at)
-    rows = con.execute(
+    rows = query_rows(
+        con,
         f"select distinct geography_type, geography_code "
         f"from {tables['int_practice_geographies']} "
         f"where period_end = ? and geography_type in ('neighbourhood', 'provider', 'place', 'icb')",
         [snapshot],
-    ).fetchall()
+    )
     order = {kind: i for i, kind in enumerate(SCOPE_TYPES)}
     return sorted(((str(t), str(c)) for t, c in rows), key=lambda s: (order[s[0]], s[1]))
 
@@ -749,11 +768,12 @@ def geography_context(
     if not practices:
         raise UsageError(f"no {GEOGRAPHY_LABELS[kind]} with code '{code}' in the warehouse")
     in_scope = geographies.filter(pl.col("practice_code").is_in(practices))
-    parent_row = con.execute(
+    parent_row = query_one(
+        con,
         f"select parent_type, parent_code from {tables['int_geography_parents']} "
         "where period_end = ? and geography_type = ? and geography_code = ?",
         [snapshot, kind, code],
-    ).fetchone()
+    )
     parent = geography(parent_row[0], parent_row[1]) if parent_row else None
     icb_codes = in_scope.filter(pl.col("geography_type") == "icb")["geography_code"].mode().sort()
     icb = geography("icb", icb_codes[0]) if len(icb_codes) else None
@@ -865,7 +885,7 @@ def disclosure_settings(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
     threshold, rounding = DEFAULT_THRESHOLD, DEFAULT_ROUNDING
     try:
-        row = con.execute("select value from raw.build_info where key = 'vars'").fetchone()
+        row = query_one(con, "select value from raw.build_info where key = 'vars'")
     except duckdb.Error:
         row = None
     if row is not None and row[0]:

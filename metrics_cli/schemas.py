@@ -156,12 +156,12 @@ def is_nhs_number(text: pl.Expr) -> pl.Expr:
         .then(text.str.replace_all(r"\D", "").cast(pl.Int64, strict=False))
         .otherwise(None)
     )
-    digit = [(number // 10 ** (9 - i)) % 10 for i in range(10)]
+    digit: list[pl.Expr] = [(number // 10 ** (9 - i)) % 10 for i in range(10)]
     total = pl.sum_horizontal([digit[i] * (10 - i) for i in range(9)])
-    check = (11 - total % 11) % 11
-    return (number.is_not_null() & (number % 1_111_111_111 != 0) & (check == digit[9])).fill_null(
-        False
-    )
+    check: pl.Expr = (11 - total % 11) % 11
+    repeated_digit: pl.Expr = number % 1_111_111_111 == 0
+    valid: pl.Expr = number.is_not_null() & ~repeated_digit & (check == digit[9])
+    return valid.fill_null(False)
 
 
 def is_full_postcode(text: pl.Expr) -> pl.Expr:
@@ -490,11 +490,10 @@ def _known_question(context: SchemaContext) -> pl.Expr:
 
 
 def _bed_days_only_for_admissions(_: SchemaContext) -> pl.Expr:
-    return (
-        pl.col("activity_type").is_in(ADMISSION_TYPES)
-        | (pl.col("bed_days").cast(pl.Int64, strict=False) == 0)
-        | pl.col("bed_days").cast(pl.Int64, strict=False).is_null()
-    )
+    bed_days = pl.col("bed_days").cast(pl.Int64, strict=False)
+    activity = pl.col("activity_type")
+    unknown_activity = ~activity.is_in(ACTIVITY_TYPES)  # reported by its own rule
+    return unknown_activity | activity.is_in(ADMISSION_TYPES) | bed_days.is_null() | (bed_days == 0)
 
 
 def _practice_or_pcn(_: SchemaContext) -> pl.Expr:

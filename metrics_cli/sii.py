@@ -139,14 +139,6 @@ def _transform(values: FloatArray, value_type: int) -> FloatArray:
     return values
 
 
-def _back_transform(values: FloatArray, value_type: int) -> FloatArray:
-    if value_type == RATE:
-        return np.exp(values)
-    if value_type == PROPORTION:
-        return 1 / (1 + np.exp(-values))
-    return values
-
-
 def percentile_positions(repetitions: int) -> tuple[int, int]:
     """0-based positions of the 2.5% and 97.5% ordered draws, as phe_sii rounds them."""
     return round(repetitions * 0.025) - 1, round(repetitions * 0.975) - 1

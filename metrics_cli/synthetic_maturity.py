@@ -28,12 +28,18 @@ COLUMNS = (
 )
 # Domains whose levels the metrics also judge: the overstating neighbourhood claims all of them.
 METRIC_DOMAINS = frozenset(
-    {"urgent_access", "proactive_care", "prevention_inequalities", "workforce", "care_closer_to_home"}
+    {
+        "urgent_access",
+        "proactive_care",
+        "prevention_inequalities",
+        "workforce",
+        "care_closer_to_home",
+    }
 )
 LEVEL_CHANCES = (0.05, 0.30, 0.35, 0.20, 0.10)  # levels 0..4
 # Evidence that prints literally only if reports escape it (HTML, CSS and template syntax).
 MARKUP_EVIDENCE = (
-    'Terms of reference <b>signed</b> by all partners & the county council; board pack '
+    "Terms of reference <b>signed</b> by all partners & the county council; board pack "
     '"Q2 & Q3" </style> {{ appendix }}'
 )
 MET_EVIDENCE = (
@@ -122,7 +128,9 @@ def _status(criterion: Criterion, level: int, rng: np.random.Generator) -> str:
 def _evidence(status: str, quarter_start: dt.date, rng: np.random.Generator) -> str:
     if status == "not_assessed":
         return "Not assessed this quarter."
-    templates = {"met": MET_EVIDENCE, "partially_met": PARTLY_EVIDENCE}.get(status, NOT_MET_EVIDENCE)
+    templates = {"met": MET_EVIDENCE, "partially_met": PARTLY_EVIDENCE}.get(
+        status, NOT_MET_EVIDENCE
+    )
     template = templates[int(rng.integers(0, len(templates)))]
     when = quarter_start + dt.timedelta(days=int(rng.integers(0, 80)))
     return template.format(when=f"{when.day} {when:%B %Y}")

@@ -294,11 +294,7 @@ def _repeated_keys(path: Path, key: tuple[str, ...], temp_dir: Path) -> frozense
     )
     assert chr(31) == KEY_SEPARATOR
     try:
-        settings: dict[str, str | bool] = {
-            "temp_directory": str(temp_dir),
-            "enable_progress_bar": False,
-        }
-        with duckdb.connect(config=settings) as connection:
+        with duckdb.connect(config={"temp_directory": str(temp_dir)}) as connection:
             rows = connection.execute(sql, [str(path)]).fetchall()
     except duckdb.Error as error:
         message = f"it could not be read to check repeated keys ({_first_line(error)})"
@@ -348,7 +344,7 @@ def _rule_table(built: BuiltSchema) -> pl.DataFrame:
             "rule_id": [r.rule_id for r in rules],
             "message": [r.message for r in rules],
             "identifier": [r.identifier for r in rules],
-            "shown": ["+".join(r.report_columns) for r in rules],
+            "shown": ["+".join(r.report_columns) or k[0] for k, r in zip(keys, rules, strict=True)],
         },
         schema={
             "column": pl.String,
@@ -370,10 +366,8 @@ def _described(failures: pl.DataFrame, rules: pl.DataFrame, frame: pl.DataFrame)
         pl.col("shown").fill_null(pl.col("column")),
         frame.get_column(_ROW).cast(pl.Int64).gather(failures.get_column("position")).alias("row"),
     )
-    multi = described.filter(pl.col("shown").str.contains(r"\+", literal=False))
-    if multi.is_empty():
-        return described
-    parts = []
+    multi = described.filter(pl.col("shown").str.contains("+", literal=True))
+    parts = [described.filter(~pl.col("shown").str.contains("+", literal=True))]
     for shown, group in multi.group_by("shown", maintain_order=True):
         columns = str(shown[0]).split("+")
         picked = frame.select(columns).with_row_index("position").cast({"position": pl.Int64})
@@ -383,8 +377,9 @@ def _described(failures: pl.DataFrame, rules: pl.DataFrame, frame: pl.DataFrame)
             .join(picked.select("position", joined.alias("value")), on="position", how="left")
             .select(described.columns)
         )
-    single = described.filter(~pl.col("shown").str.contains(r"\+", literal=False))
-    return pl.concat([single, *parts]).sort("position", "column")
+    order = {column: i for i, column in enumerate(frame.columns)}
+    in_order = pl.col("column").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    return pl.concat(parts).sort(pl.col("position"), in_order, pl.col("rule_id"))
 
 
 def _masked(value: pl.Expr, patient_level: bool, identifier: pl.Expr) -> pl.Expr:
@@ -692,6 +687,7 @@ def validate_directory(
         sink = _Sink(handle, writer)
         files = _input_files(data_dir, sink)
         context = SchemaContext(question_ids=question_ids(catalogue))
+        unchecked_practices = False
         for name, spec in DATASETS.items():
             paths = files.get(name, [])
             if len(paths) > 1:
@@ -710,13 +706,15 @@ def validate_directory(
                     detail = "optional dataset absent: metrics that need it are not produced"
                     sink.result(name, "dataset_absent", "info", 0, detail)
                 continue
+            unchecked = spec.practice_column is not None and context.practice_codes is None
+            unchecked_practices |= unchecked
             counts = _validate_file(spec, path, context, out_dir, chunk_rows, sink)
             datasets[name] = counts
             _record_counts(counts, sink)
             if name == "organisations" and counts.loaded_path is not None:
                 practices, pcns = _organisation_codes(counts)
                 context = replace(context, practice_codes=practices, pcn_codes=pcns)
-        if context.practice_codes is None and len(files) > 1:
+        if unchecked_practices:
             sink.warnings.append(
                 "practice codes were not checked against organisations, which did not load"
             )

@@ -70,8 +70,8 @@ GPAD_COLUMNS: tuple[str, ...] = (
     "REGION_NAME", "HCP_TYPE", "APPT_MODE", "NATIONAL_CATEGORY", "TIME_BETWEEN_BOOK_AND_APPT",
     "APPT_STATUS", "COUNT_OF_APPOINTMENTS",
 )  # fmt: skip
-_S, _D, _I, _F, _B = pl.String, pl.Date, pl.Int64, pl.Float64, pl.Boolean
-Schema = dict[str, pl.DataType | type[pl.DataType]]
+_S, _D, _I, _F, _B = pl.String(), pl.Date(), pl.Int64(), pl.Float64(), pl.Boolean()
+Schema = dict[str, pl.DataType]
 SCHEMAS: dict[str, Schema] = {
     "organisations": {
         "practice_code": _S, "practice_name": _S, "pcn_code": _S, "pcn_name": _S,

@@ -201,6 +201,7 @@ class Geography:
 
 
 NATIONAL_LSOAS = 32_844
+LSOA_POOL_PER_PERSON = 0.8  # LSOAs in a neighbourhood's pool per 1,500 registered patients
 LSOA_SPREAD_LOGIT = 0.6  # spread of a neighbourhood's LSOAs around its practices' centres
 _ORGANISATION_SCHEMA = {
     "practice_code": pl.String,
@@ -238,7 +239,7 @@ def apportion(total: int, weights: FloatArray, minimum: int = 1) -> IntArray:
     counts = np.floor(exact).astype(np.int64)
     leftover = spare - int(counts.sum())
     counts[np.argsort(-(exact - counts), kind="stable")[:leftover]] += 1
-    return counts + minimum
+    return np.asarray(counts + minimum, dtype=np.int64)
 
 
 def build_geography(config: ScaleConfig, rng: np.random.Generator) -> Geography:
@@ -268,7 +269,7 @@ def _list_sizes(config: ScaleConfig, rng: np.random.Generator) -> IntArray:
     if config.list_sizes:
         return np.asarray(config.list_sizes, dtype=np.int64)
     drawn = np.clip(rng.lognormal(np.log(8_000), 0.55, config.practices), 1_500, 40_000)
-    return np.round(drawn * config.patients / drawn.sum()).astype(np.int64)
+    return np.asarray(np.round(drawn * config.patients / drawn.sum()), dtype=np.int64)
 
 
 def _imd_centres(config: ScaleConfig, per_icb: IntArray, rng: np.random.Generator) -> FloatArray:
@@ -397,7 +398,8 @@ class _Builder:
         rng = self.rng
         lsoas_per_practice = np.clip(np.round(sizes / 300), 12, 45).astype(np.int64)
         pool_size = max(
-            int(np.ceil(1.3 * sizes.sum() / PEOPLE_PER_LSOA)), int(lsoas_per_practice.max()) + 5
+            int(np.ceil(LSOA_POOL_PER_PERSON * sizes.sum() / PEOPLE_PER_LSOA)),
+            int(lsoas_per_practice.max()) + 5,
         )
         owner = rng.choice(len(sizes), size=pool_size, p=sizes / sizes.sum())
         pool = _logistic(_logit(centres[owner]) + rng.normal(0.0, LSOA_SPREAD_LOGIT, pool_size))
@@ -405,7 +407,7 @@ class _Builder:
         self.lsoa_percentile.append(pool)
         self.lsoa_count += pool_size
         offset = 0
-        for pcn_part, n_members in enumerate(pcn_sizes):
+        for n_members in pcn_sizes:
             pcn_index = len(self.pcns)
             pcn_name = names.SPECIAL_PCN if pcn_index == 0 else names.pcn_name(town, pcn_index)
             members = range(offset, offset + int(n_members))

@@ -2,9 +2,9 @@
 
 A cell is (national category, HCP type, mode, booking interval, status). Each published
 national category has its own staff mix, mode profile and booking-interval profile; the
-mapping-problem categories (`Unmapped`, `Inconsistent Mapping`) and the busiest categories
-also carry the `Unknown` HCP type, mode, interval and status. A practice maps its
-appointments to the main categories and to a few of the rare ones.
+mapping-problem categories (`Unmapped`, `Inconsistent Mapping`) carry the `Unknown` HCP
+type, mode and status, and every busy category has some `Unknown / Data Quality` booking
+intervals. A practice maps its appointments to the main categories and to some rare ones.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ class Category:
 
 
 CATEGORIES: tuple[Category, ...] = (
-    Category("General Consultation Routine", 0.20, 0.55, "routine", "mixed", True, True),
-    Category("General Consultation Acute", 0.17, 0.60, "acute", "mixed", True, True),
-    Category("Clinical Triage", 0.12, 0.55, "triage", "remote", True, True),
-    Category("Planned Clinics", 0.12, 0.10, "planned", "f2f", True, True),
+    Category("General Consultation Routine", 0.20, 0.55, "routine", "mixed", False, True),
+    Category("General Consultation Acute", 0.17, 0.60, "acute", "mixed", False, True),
+    Category("Clinical Triage", 0.12, 0.55, "triage", "remote", False, True),
+    Category("Planned Clinics", 0.12, 0.10, "planned", "f2f", False, True),
     Category("Planned Clinical Procedure", 0.09, 0.10, "planned", "f2f", False, True),
     Category("Unplanned Clinical Activity", 0.03, 0.30, "acute", "f2f", False, False),
     Category("Structured Medication Review", 0.015, 0.20, "routine", "remote", False, False),
@@ -59,7 +59,7 @@ CATEGORIES: tuple[Category, ...] = (
         "f2f",
         False,
         False,
-    ),  # fmt: skip
+    ),
     Category("Social Prescribing Service", 0.005, 0.0, "routine", "remote", False, False),
     Category(
         "Service provided by organisation external to the practice",
@@ -69,14 +69,14 @@ CATEGORIES: tuple[Category, ...] = (
         "f2f",
         False,
         False,
-    ),  # fmt: skip
+    ),
     Category("Walk-in", 0.002, 0.20, "acute", "f2f", False, False),
     Category("Group Consultation and Group Education", 0.001, 0.05, "planned", "f2f", False, False),
     Category("Non-contractual chargeable work", 0.003, 0.40, "routine", "f2f", False, False),
     Category("Unmapped", 0.08, 0.45, "mixed", "unknown", True, True),
     Category("Inconsistent Mapping", 0.10, 0.45, "mixed", "unknown", True, True),
 )
-RARE_CATEGORY_USE = 0.45  # chance a practice maps to each rare category
+RARE_CATEGORY_USE = 0.3  # chance a practice maps to each rare category
 
 # Modes in APPT_MODES order: Face-to-Face, Home Visit, Telephone, Video/Online, Unknown.
 MODE_PROFILES: dict[str, FloatArray] = {
@@ -137,4 +137,4 @@ def cell_probabilities(used: BoolArray, dna_rate: float, same_day_uplift: float)
         )
         blocks.append(block)
     cells = np.stack(blocks).ravel()
-    return cells / cells.sum()
+    return np.asarray(cells / cells.sum(), dtype=np.float64)

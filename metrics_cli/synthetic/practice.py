@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from metrics_cli.synthetic import gpad, names
 from metrics_cli.synthetic import config as c
+from metrics_cli.synthetic import gpad, names
 from metrics_cli.synthetic.geography import Geography, Practice
 from metrics_cli.synthetic.timeline import Timeline, gpad_month_text
 
@@ -41,6 +41,9 @@ HOSPITAL_DRAWS: tuple[tuple[str, str], ...] = (
 )
 _SHIFTING = np.array([True, True, True, True, True, True, False, False, True])
 _SEASON = (c.SEASON_AE, c.SEASON_AE, *[c.SEASON_EMERGENCY] * 4, 0.0, 0.0, 0.0)
+
+
+PRACTICE_STREAM = 2  # practices draw from rng_for(seed, 2, practice index, Stream.X)
 
 
 class Stream:
@@ -123,11 +126,11 @@ def simulate_practice(
     """Every streamed dataset of one practice, with identifiers after `offsets`."""
 
     def rng(stream: int) -> np.random.Generator:
-        return rng_for(seed, 2, practice.index, stream)
+        return rng_for(seed, PRACTICE_STREAM, practice.index, stream)
 
     patients = draw_patients(practice, geography, timeline, rng(Stream.PATIENTS))
     encounters = draw_encounters(practice, patients, geography, timeline, rng(Stream.ENCOUNTERS))
-    labels = _Labels(practice, geography, timeline, offsets)
+    labels = _Labels(practice, geography, timeline, offsets, patients.count)
     responses, n_respondents = survey_frame(
         practice, patients, timeline, labels, rng(Stream.SURVEY)
     )
@@ -239,7 +242,7 @@ def draw_patients(
 
 def encounter_rate(patients: Patients) -> FloatArray:
     """Each patient's expected GP-practice encounters per year (before seasonality)."""
-    return (
+    rate = (
         c.ENCOUNTER_SCALE
         * c.ENCOUNTER_AGE[patients.band]
         * (1.0 + c.ENCOUNTER_PER_LTC * patients.ltc)
@@ -247,6 +250,7 @@ def encounter_rate(patients: Patients) -> FloatArray:
         * (1.0 + c.ENCOUNTER_DEPRIVATION * patients.deprivation)
         * patients.propensity
     )
+    return np.asarray(rate, dtype=np.float64)
 
 
 def continuity_chance(
@@ -262,7 +266,7 @@ def continuity_chance(
         - c.CONTINUITY_DRIFT_PER_YEAR * years
     )
     chance = np.where(patients.usual_gp[who] >= 0, chance, chance * c.CONTINUITY_WITHOUT_USUAL_GP)
-    return np.clip(chance, 0.02, 0.98)
+    return np.asarray(np.clip(chance, 0.02, 0.98), dtype=np.float64)
 
 
 # ---------------------------------------------------------------- encounters
@@ -284,57 +288,59 @@ def draw_encounters(
     who = np.repeat(np.arange(patients.count), rng.poisson(expected))
     total = len(who)
     low, high = cumulative[first[who]], cumulative[last[who] + 1]
-    day = np.searchsorted(cumulative, low + rng.random(total) * (high - low), side="right") - 1
-    day = np.clip(day, first[who], last[who])
+    day = np.clip(timeline.day_at(low + rng.random(total) * (high - low)), first[who], last[who])
 
     is_gp = rng.random(total) < c.GP_SHARE + c.GP_SHARE_65_PLUS * (patients.age[who] >= 65)
-    role = np.where(is_gp, 0, 1 + rng.choice(len(c.OTHER_ROLE_SHARE), total, p=c.OTHER_ROLE_SHARE))
+    role = np.where(is_gp, 0, 1 + _categorical(c.OTHER_ROLE_SHARE, rng.random(total)))
 
-    stays = rng.random(total) < continuity_chance(
-        patients, who, day / 365.25, practice.continuity_effect
+    gp_rows = np.flatnonzero(is_gp)
+    stays = rng.random(len(gp_rows)) < continuity_chance(
+        patients, who[gp_rows], day[gp_rows] / 365.25, practice.continuity_effect
     )
-    favourite = patients.favourite[who]
-    other_gp = rng.choice(len(practice.gps), total, p=practice.gp_session_weight)
+    favourite = patients.favourite[who[gp_rows]]
+    other_gp = _categorical(practice.gp_session_weight, rng.random(len(gp_rows)))
     clash = np.flatnonzero(other_gp == favourite)
     while len(clash):  # someone other than the favourite: redraw until different
-        other_gp[clash] = rng.choice(len(practice.gps), len(clash), p=practice.gp_session_weight)
+        other_gp[clash] = _categorical(practice.gp_session_weight, rng.random(len(clash)))
         clash = clash[other_gp[clash] == favourite[clash]]
-    clinician = practice.gps[np.where(stays, favourite, other_gp)]
-    clinician = np.where(
-        role == 1, practice.nurses[rng.integers(0, len(practice.nurses), total)], clinician
-    )
-    clinician = np.where(
-        role == 6, practice.hcas[rng.integers(0, len(practice.hcas), total)], clinician
-    )
-    pcn = np.array([practice.pcn_at(m) for m in range(timeline.month_count)])[
-        timeline.day_month[day]
-    ]
-    for pcn_index in np.unique(pcn):
+    clinician = np.zeros(total, dtype=np.int64)
+    clinician[gp_rows] = practice.gps[np.where(stays, favourite, other_gp)]
+    for role_index, roster in ((1, practice.nurses), (6, practice.hcas)):
+        rows = np.flatnonzero(role == role_index)
+        clinician[rows] = roster[rng.integers(0, len(roster), len(rows))]
+    month_pcn = np.array([practice.pcn_at(m) for m in range(timeline.month_count)])
+    pcn = month_pcn[timeline.day_month[day]]
+    for pcn_index in np.unique(month_pcn):
         for role_index, roster in geography.pcns[int(pcn_index)].arrs.items():
-            chosen = (role == role_index) & (pcn == pcn_index)
-            clinician[chosen] = roster[rng.integers(0, len(roster), int(chosen.sum()))]
+            rows = np.flatnonzero((role == role_index) & (pcn == pcn_index))
+            clinician[rows] = roster[rng.integers(0, len(roster), len(rows))]
 
     severe = patients.frailty[who] == 3
     profile = np.where(role == 0, np.where(severe, 1, 0), np.where(role == 3, 2, 3))
     home_heavy = c.GP_MODE_SHARE * (1.0 - c.SEVERE_FRAILTY_HOME_VISITS) / (1.0 - c.GP_MODE_SHARE[1])
     home_heavy[1] = c.SEVERE_FRAILTY_HOME_VISITS
-    shares = np.stack([c.GP_MODE_SHARE, home_heavy, c.PARAMEDIC_MODE_SHARE, c.OTHER_MODE_SHARE])
-    mode = _draw_categories(np.cumsum(shares, axis=1)[profile], rng.random(total))
+    mode = np.zeros(total, dtype=np.int64)
+    shares = (c.GP_MODE_SHARE, home_heavy, c.PARAMEDIC_MODE_SHARE, c.OTHER_MODE_SHARE)
+    for index, share in enumerate(shares):
+        rows = np.flatnonzero(profile == index)
+        mode[rows] = _categorical(share, rng.random(len(rows)))
 
-    order = np.lexsort((role, who, day))
+    key = (day * patients.count + who) * len(c.CLINICIAN_ROLES) + role
+    order = np.argsort(key * total + np.arange(total))  # unique keys: any sort gives one order
     return Encounters(
-        day=day[order].astype(np.int64),
+        day=day[order],
         patient=who[order].astype(np.int64),
         role=role[order].astype(np.int64),
-        clinician=clinician[order].astype(np.int64),
+        clinician=clinician[order],
         mode=mode[order],
     )
 
 
-def _draw_categories(cumulative: FloatArray, uniform: FloatArray) -> IntArray:
-    """Category index for each row, from that row's cumulative probabilities."""
-    chosen = (uniform[:, None] >= cumulative[:, :-1]).sum(axis=1)
-    return chosen.astype(np.int64)
+def _categorical(shares: FloatArray, uniform: FloatArray) -> IntArray:
+    """Category index for each uniform draw, with probabilities `shares` (summing to 1)."""
+    cumulative = np.cumsum(shares)
+    chosen = np.searchsorted(cumulative / cumulative[-1], uniform, side="right")
+    return np.minimum(chosen, len(shares) - 1).astype(np.int64)
 
 
 # ---------------------------------------------------------------- population counts
@@ -358,7 +364,8 @@ def _monthly_sums(
         [np.bincount(start, w, size) - np.bincount(stop, w, size) for w in np.atleast_2d(weights)]
     )
     totals = np.cumsum(sums.reshape(len(sums), n_cells, months + 1), axis=2)[:, :, :months]
-    return np.maximum(totals, 0.0)  # a cell that empties can leave -1e-16 of rounding
+    # a cell that empties can leave -1e-16 of rounding
+    return np.asarray(np.maximum(totals, 0.0), dtype=np.float64)
 
 
 def monthly_population(patients: Patients, timeline: Timeline) -> IntArray:
@@ -651,7 +658,7 @@ def _answers(question: str, base_logit: FloatArray, rng: np.random.Generator) ->
     positive = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
     dont_know = rng.random(n) < c.PREM_DONT_KNOW[question]
     good = np.where(rng.random(n) < 0.45, 0, 1)
-    poor = _draw_categories(np.tile(np.cumsum([0.45, 0.33, 0.22]), (n, 1)), rng.random(n)) + 2
+    poor = _categorical(np.array([0.45, 0.33, 0.22]), rng.random(n)) + 2
     return np.where(dont_know, 5, np.where(positive, good, poor)).astype(np.int64)
 
 
@@ -660,12 +667,18 @@ class _Labels:
     """Turns a practice's integer codes into the published text columns."""
 
     def __init__(
-        self, practice: Practice, geography: Geography, timeline: Timeline, offsets: Offsets
+        self,
+        practice: Practice,
+        geography: Geography,
+        timeline: Timeline,
+        offsets: Offsets,
+        patient_count: int,
     ) -> None:
         self.practice = practice
         self.geography = geography
         self.timeline = timeline
         self.offsets = offsets
+        self.patient_ids = _ids("P", offsets.patients + 1 + np.arange(patient_count), 8)
         self.lsoa_codes = pl.Series(
             [names.lsoa_code(int(i)) for i in practice.lsoas] + [c.UNKNOWN_LSOA]
         )
@@ -687,15 +700,15 @@ class _Labels:
     def patients_frame(self, patients: Patients) -> pl.DataFrame:
         start = np.datetime64(self.timeline.start, "D")
         registered_to = np.where(patients.last_day == STILL_REGISTERED, 0, patients.last_day)
-        usual = self.practice.gps[np.maximum(patients.usual_gp, 0)]
+        gp_ids = _ids("C", self.practice.gps, 6)
         frame = pl.DataFrame(
             {
-                "patient_id": _ids("P", self.offsets.patients + 1 + np.arange(patients.count), 8),
+                "patient_id": self.patient_ids,
                 "practice_code": self.practice.code,
                 "lsoa_code": self.lsoa_codes.gather(patients.lsoa_slot),
                 "sex": pl.Series(c.SEXES).gather(patients.male.astype(np.int64)),
                 "age_band": pl.Series(c.AGE_BANDS).gather(patients.band),
-                "usual_gp_id": _ids("C", usual, 6),
+                "usual_gp_id": gp_ids.gather(np.maximum(patients.usual_gp, 0)),
                 "ltc_count": patients.ltc,
                 "frailty": pl.Series(c.FRAILTY).gather(patients.frailty),
                 "registered_from": start + patients.first_day.astype("timedelta64[D]"),
@@ -712,13 +725,14 @@ class _Labels:
     def encounters_frame(self, encounters: Encounters) -> pl.DataFrame:
         start = np.datetime64(self.timeline.start, "D")
         count = len(encounters.day)
+        clinicians, clinician = np.unique(encounters.clinician, return_inverse=True)
         return pl.DataFrame(
             {
                 "encounter_id": _ids("E", self.offsets.encounters + 1 + np.arange(count), 9),
                 "encounter_date": start + encounters.day.astype("timedelta64[D]"),
                 "practice_code": self.practice.code,
-                "patient_id": _ids("P", self.offsets.patients + 1 + encounters.patient, 8),
-                "clinician_id": _ids("C", encounters.clinician, 6),
+                "patient_id": self.patient_ids.gather(encounters.patient),
+                "clinician_id": _ids("C", clinicians, 6).gather(clinician),
                 "clinician_role": pl.Series(c.CLINICIAN_ROLES).gather(encounters.role),
                 "appt_mode": pl.Series(c.APPT_MODES).gather(encounters.mode),
             }
@@ -735,5 +749,5 @@ class _Labels:
 
 def _ids(prefix: str, numbers: IntArray | Sequence[int], width: int) -> pl.Series:
     """Identifiers like `P00000001`: a letter and a zero-padded number."""
-    digits = pl.Series(np.asarray(numbers, dtype=np.int64)).cast(pl.String).str.zfill(width)
-    return (prefix + digits).rename("")
+    shifted = pl.Series(np.asarray(numbers, dtype=np.int64) + 10**width)
+    return (prefix + shifted.cast(pl.String).str.slice(1)).rename("")

@@ -12,9 +12,7 @@ def model(dbt: Any, session: Any) -> Any:
     dbt.config(materialized="table")
     screen = str(dbt.config.meta_get("spc_screen_outliers")).strip().lower() in ("true", "1")
     metric_values = (
-        dbt.ref("metric_values")
-        .filter("period_grain = 'month' and breakdown_type = 'all'")
-        .pl()
+        dbt.ref("metric_values").filter("period_grain = 'month' and breakdown_type = 'all'").pl()
     )
     catalogue = dbt.ref("metric_catalogue").pl()
     targets = dbt.ref("spc_targets").pl()

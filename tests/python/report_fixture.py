@@ -10,8 +10,9 @@ counts summed up the hierarchy, with Wilson, Byar and t limits, so parents and c
 metric_spc and inequality_gaps come from the project's own `spc_frame` and
 `inequality_frame`. Deliberate features for the tests:
 
-- practice P005 (neighbourhood NB3) has 20 patients in IMD quintile 1, so its quintile-1
-  counts are small (1..7) and must never be printed;
+- neighbourhood NB3 has few patients in IMD quintile 1, so its quintile-1 ACSC admissions
+  (5) are a small count, and only 7 of its eligible patients are frail: neither may ever be
+  printed;
 - same-day share rises steadily in NB1 (special-cause improvement) and the DNA rate steps up
   in NB2 for the last eight months (special-cause concern);
 - the workforce dataset is absent: no workforce metric has any row;
@@ -64,8 +65,8 @@ PRACTICES = (
     Practice("P002", "Quayside Medical Centre", "NB1", 6100, (2900, 1500, 900, 500, 300)),
     Practice("P003", "Mill Lane Practice", "NB2", 7400, (1500, 1800, 1700, 1400, 1000)),
     Practice("P004", "Bridge Street Surgery", "NB2", 5600, (900, 1200, 1400, 1200, 900)),
-    Practice("P005", "Hilltop Health Centre", "NB3", 9100, (20, 600, 1800, 3100, 3580)),
-    Practice("P006", "Upper Vale Surgery", "NB3", 6800, (400, 700, 1500, 2000, 2200)),
+    Practice("P005", "Hilltop Health Centre", "NB3", 9100, (150, 600, 1800, 3100, 3450)),
+    Practice("P006", "Upper Vale Surgery", "NB3", 6800, (200, 1100, 1500, 2000, 2000)),
 )
 
 
@@ -261,6 +262,8 @@ def _annual_counts(rng: np.random.Generator) -> list[Count]:
             if grain == "rolling_12m":
                 eligible = round(p.list_size * 0.4)
                 for cohort, share in cohorts.items():
+                    if cohort == "frail" and p.neighbourhood == "NB3":
+                        share = 0.0012
                     patients = round(eligible * share)
                     for metric_id, base in (("continuity_upc", 0.68), ("continuity_coc", 0.45)):
                         counts.append(Count(metric_id, grain, start, end, label, p.code,

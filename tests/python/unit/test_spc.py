@@ -9,6 +9,7 @@ after the baseline would otherwise move them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
@@ -133,9 +134,7 @@ def test_point_between_a_rising_and_a_falling_trend_takes_the_trend_leading_into
     trend, so it is high; limits held by the baseline keep every point inside them."""
     rise = [8.0, 8.5, 9.0, 9.5, 10.0, 10.5, 11.0]
     fall = [10.5, 10.0, 9.5, 9.0, 8.5, 8.0]
-    chart = xmr_chart(
-        [*BASELINE, *rise, *fall], polarity="neutral", fix_after_n_points=12
-    )
+    chart = xmr_chart([*BASELINE, *rise, *fall], polarity="neutral", fix_after_n_points=12)
     types = point_types(chart)
     assert types[12:19] == ["special_cause_neutral_high"] * 7
     assert types[19:25] == ["special_cause_neutral_low"] * 6
@@ -154,7 +153,9 @@ def test_two_of_three_beyond_the_upper_near_limit() -> None:
 
 
 def test_two_adjacent_points_beyond_the_lower_near_limit() -> None:
-    chart = xmr_chart([*BASELINE, 11.0, 7.0, 6.5, 11.0], polarity="lower_is_better", fix_after_n_points=12)
+    chart = xmr_chart(
+        [*BASELINE, 11.0, 7.0, 6.5, 11.0], polarity="lower_is_better", fix_after_n_points=12
+    )
     assert 5.68 < 6.5 < 7.0 < LOWER_NEAR
     assert flagged(chart) == [13, 14]
     assert set(point_types(chart)[13:15]) == {"special_cause_improvement"}
@@ -348,8 +349,9 @@ def test_fix_after_n_points_must_allow_a_moving_range() -> None:
 def test_fewer_than_12_points() -> None:
     chart = xmr_chart(BASELINE[:11], polarity="higher_is_better", target=5.0)
     assert point_types(chart) == ["too_few_points"] * 11
-    for column in ("mean", "lower_process_limit", "upper_process_limit",
-                   "lower_near_limit", "upper_near_limit", "variation_icon", "assurance_icon"):  # fmt: skip
+    no_chart = ("mean", "lower_process_limit", "upper_process_limit", "lower_near_limit",
+                "upper_near_limit", "variation_icon", "assurance_icon")  # fmt: skip
+    for column in no_chart:
         assert chart[column].null_count() == 11
     assert chart["is_last_point"].to_list() == [False] * 10 + [True]
     assert point_types(xmr_chart(BASELINE)) == ["common_cause"] * 12
@@ -387,7 +389,7 @@ def _month(i: int) -> date:
 
 
 def _metric_rows(
-    metric_id: str, geography_type: str, geography_code: str, values: list[float | None]
+    metric_id: str, geography_type: str, geography_code: str, values: Sequence[float | None]
 ) -> list[dict[str, object]]:
     return [
         {
