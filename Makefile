@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 docs: $(STAMP)
-	$(BIN)/nbhd docs --out target/docs
+	$(BIN)/nbhd docs --warehouse $(DEMO_DIR)/warehouse.duckdb --out target/docs
 
 clean:
 	rm -rf $(VENV) target logs demo

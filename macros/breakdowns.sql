@@ -39,7 +39,7 @@
         {% endfor -%}
         {{ breakdown_type }} as breakdown_type,
         {{ breakdown_value }} as breakdown_value,
-        {% for measure in measures %}sum({{ measure }}) as {{ measure }},
+        {% for measure in measures %}sum({{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
         {% endfor %}
     from {{ relation }}
     where {{ condition }}

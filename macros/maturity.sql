@@ -59,3 +59,10 @@
     {#- A value as evidence text: rounded to 2 decimal places. -#}
     cast(round(cast({{ expression }} as double), 2) as {{ dbt.type_string() }})
 {%- endmacro %}
+
+{% macro maturity_tolerance(columns) -%}
+    {#- How far apart two computed values may be and still count as equal: floating-point
+        rounding of sums, 1e-9 relative to the largest magnitude among `columns` (at least
+        1e-9 absolute). -#}
+    (1e-9 * greatest(1{% for column in columns %}, coalesce(abs({{ column }}), 0){% endfor %}))
+{%- endmacro %}

@@ -9,7 +9,7 @@
          union all select 8 union all select 9)
     {%- endset -%}
     select
-        cast({{ dbt.dateadd('month', 'units.d + 10 * tens.d + 100 * hundreds.d', start_month) }} as date) as month,
+        cast({{ dbt.dateadd('month', 'units.d + 10 * tens.d + 100 * hundreds.d', start_month) }} as date) as month
     from {{ digits }} as units
     cross join {{ digits }} as tens
     cross join {{ digits }} as hundreds
@@ -60,7 +60,7 @@
         periods.period_grain,
         periods.period_start,
         periods.period_end,
-        periods.period_label,
+        periods.period_label
     from {{ ref('int_periods') }} as periods
     inner join {{ ref('int_data_months') }} as data_months
         on data_months.dataset = '{{ dataset }}'

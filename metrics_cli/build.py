@@ -258,7 +258,7 @@ def _release_dbt_connections(warehouse: Path) -> None:
     environment = DuckDBConnectionManager._ENV
     if environment is not None:
         environment.close()
-    DuckDBConnectionManager.close_all_connections()
+    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
     if warehouse.is_file():
         with duckdb.connect(str(warehouse)) as con:
             con.execute("checkpoint")

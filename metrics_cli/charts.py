@@ -23,7 +23,7 @@ IMPROVEMENT = "#0072B2"
 CONCERN = "#E69F00"
 NEUTRAL = "#CC79A7"
 COMMON = MID_GREY
-FONT = "DejaVu Sans, sans-serif"
+FONT = "Report Sans, DejaVu Sans, sans-serif"
 
 VARIATION_LABELS = {
     "common_cause": "Common cause variation: no significant change",
@@ -615,7 +615,7 @@ LEVEL_NAMES = ("Foundation", "Developing", "Maturing", "Thriving")
 def maturity_grid(title: str, rows: Sequence[MaturityRow], width: float = 500) -> str:
     """Domains by the four levels: achieved levels filled, S marks self-assessment and E
     the metric evidence; `!` flags a domain whose two disagree."""
-    label_width, flag_width, row, head = 196.0, 34.0, 22.0, 30.0
+    label_width, flag_width, row, head = 196.0, 34.0, 18.0, 22.0
     cell = (width - label_width - flag_width) / 4
     height = head + row * len(rows) + 4
     body: list[str] = []

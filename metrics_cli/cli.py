@@ -55,7 +55,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from metrics_cli.importers import import_published
 
-    written = import_published(args.kind, args.file, args.out, valid_from=args.valid_from)
+    written = import_published(
+        args.kind,
+        args.file,
+        args.out,
+        valid_from=args.valid_from,
+        financial_year=args.financial_year,
+    )
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -130,6 +136,14 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from metrics_cli.dbt_docs import generate_docs
+
+    outcome = generate_docs(warehouse=_warehouse(args), out=args.out)
+    print(outcome.summary())
+    return 0 if outcome.ok else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from metrics_cli.demo import run_demo
 
@@ -185,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="organisations: first date a snapshot mapping holds from (default 1900-01-01)",
     )
+    imp.add_argument(
+        "--financial-year",
+        default=None,
+        help="payments: the financial year, e.g. 2022/23 (default: from the file name)",
+    )
 
     bld = add("build", cmd_build, "validate, load and build the warehouse with dbt")
     bld.add_argument("--data", type=Path, required=True)
@@ -215,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     con.add_argument("files", type=Path, nargs="+")
     con.add_argument("--into", type=Path, required=True)
     con.add_argument("--replace", action="store_true", help="accept changed resubmissions")
+
+    docs = add("docs", cmd_docs, "generate the dbt documentation site for a warehouse")
+    docs.add_argument("--out", type=Path, default=Path("target") / "docs")
+    add_warehouse(docs)
 
     return parser
 

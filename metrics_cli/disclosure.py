@@ -56,7 +56,8 @@ GEOGRAPHY_COLUMNS = {
 }
 """The columns of `int_practice_geographies` that disclosure control reads."""
 COMPONENT_KEY = ("metric_id", "period_grain", "period_start")
-"""Differencing is protected against within one metric and period (metrics.md)."""
+"""Breakdown and geography relations hold within one metric and period (metrics.md);
+period relations join a metric's months to the longer periods made of them."""
 
 NOT_PARTITIONS = frozenset({"all", "cohort"})
 """Breakdown types whose values do not add up to `all`: cohorts overlap and leave most
@@ -317,8 +318,10 @@ def relations(cells: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
     breakdown type; its `core20` row against quintile 1 and its `rest` row against
     quintiles 2 to 5 (Core20 LSOAs are IMD deciles 1-2, which are quintile 1). Geography
     relations: a parent against each level of children that adds up to it
-    (`nesting_edges`). A member row that is absent holds nothing (a zero count), so it
-    drops out. Returns relation, cell (the `_row`), is_total and relation_size.
+    (`nesting_edges`). Period relations: a financial year or rolling 12 months against the
+    months inside it, where the same metric and cell is published monthly too (event
+    counts add up over months). A member row that is absent holds nothing (a zero count),
+    so it drops out. Returns relation, cell (the `_row`), is_total and relation_size.
     """
     component = list(COMPONENT_KEY)
     place = ["geography_type", "geography_code"]
@@ -369,7 +372,20 @@ def relations(cells: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
         .select("total", "member", pl.concat_str(pl.lit("in:"), "child_type").alias("tag"))
     )
 
-    pairs = pl.concat([breakdown, same_lsoas, geography])
+    same_cell = ["metric_id", *place, "breakdown_type", "breakdown_value"]
+    months = cells.filter(pl.col("period_grain") == "month").select(
+        pl.col("_row").alias("member"), *same_cell, pl.col("period_start").alias("month")
+    )
+    longer = cells.filter(pl.col("period_grain").is_in(["financial_year", "rolling_12m"])).select(
+        pl.col("_row").alias("total"), *same_cell, "period_start", "period_end"
+    )
+    over_time = (
+        longer.join(months, on=same_cell)
+        .filter(pl.col("month").is_between(pl.col("period_start"), pl.col("period_end")))
+        .select("total", "member", pl.lit("months").alias("tag"))
+    )
+
+    pairs = pl.concat([breakdown, same_lsoas, geography, over_time])
     if pairs.is_empty():
         return pl.DataFrame(
             schema={
@@ -703,10 +719,11 @@ SPC_SERIES_COLUMNS = (
 def protect_spc(spc: pl.DataFrame, protected_values: pl.DataFrame) -> pl.DataFrame:
     """Hide what `metric_spc` derives from suppressed monthly `metric_values` cells.
 
-    A suppressed point loses its value and point type (and the variation icon, when it is
-    the last point); every point of a series with any suppressed point loses the mean,
-    the limits and the assurance icon, from which the missing value could be solved back.
-    Adds `is_suppressed` and `suppressed_columns`.
+    A suppressed point loses its value and point type; every point of a series with any
+    suppressed point loses the mean, the limits and the assurance icon, from which the
+    missing value could be solved back; and when the last point is suppressed, every point
+    loses the variation icon (it is the last point's type). Adds `is_suppressed` and
+    `suppressed_columns`.
     """
     series = ["metric_id", "geography_type", "geography_code", "breakdown_type", "breakdown_value"]
     monthly = protected_values.filter(pl.col("period_grain") == "month").select(
@@ -715,12 +732,15 @@ def protect_spc(spc: pl.DataFrame, protected_values: pl.DataFrame) -> pl.DataFra
     joined = (
         spc.join(monthly, on=[*series, "period_start"], how="left")
         .with_columns(pl.col("_point").fill_null(False))
-        .with_columns(pl.col("_point").any().over(series).alias("_series"))
+        .with_columns(
+            pl.col("_point").any().over(series).alias("_series"),
+            (pl.col("_point") & pl.col("is_last_point")).any().over(series).alias("_last"),
+        )
     )
     point, in_series = pl.col("_point"), pl.col("_series")
     rules: dict[str, pl.Expr] = {column: point for column in SPC_POINT_COLUMNS}
     rules.update({column: in_series for column in SPC_SERIES_COLUMNS})
-    rules["variation_icon"] = point & pl.col("is_last_point")
+    rules["variation_icon"] = pl.col("_last")
     ordered = {c: rules[c] for c in spc.columns if c in rules}
     result = joined.with_columns(_suppressed_columns(ordered).alias("suppressed_columns"))
     result = result.with_columns(

@@ -17,8 +17,8 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -342,7 +342,8 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     changes = compare_publications(_previous_metric_values(out), published["metric_values"])
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.publishing-", dir=out.parent))
+    staging = out.parent / f".{out.name}.publishing-{uuid.uuid4().hex}"
+    staging.mkdir()
     try:
         files = [
             *_write_tables(published, staging),
@@ -817,7 +818,7 @@ def dictionary_markdown(
         "`inequality_gaps` and `metric_spc` derive from a withheld cell is withheld too. "
         "The unrounded figures stay inside the warehouse.",
     ]
-    for file_name, rows in dictionary.group_by("file", maintain_order=True):
+    for (file_name,), rows in dictionary.group_by(["file"], maintain_order=True):
         lines += ["", f"## `{file_name}`", "", "| column | type | description |", "|---|---|---|"]
         for row in rows.iter_rows(named=True):
             lines.append(f"| `{row['column']}` | {row['type']} | {_md(row['description'])} |")

@@ -239,7 +239,7 @@ def template_environment() -> jinja2.Environment:
         variation_svg=lambda kind, size=26: Markup(charts.variation_icon(kind, size)),
         assurance_svg=lambda kind, size=26: Markup(charts.assurance_icon(kind, size)),
         legend_svg=lambda kind: Markup(charts.legend_marker(kind)),
-        chart_limit=3,
+        chart_limit=2,
     )
     return environment
 

@@ -89,7 +89,7 @@ BENCHMARK_PRIORITY = (
     "continuity_coc",
     "dna_rate",
 )
-INEQUALITY_CHART_LIMIT = 4
+SPC_CHART_LIMIT = 4
 BENCHMARK_LIMIT = 3
 COUNT_METHODS = ("wilson", "byars", "exact_poisson", "dsr_dobson")
 
@@ -401,6 +401,16 @@ class Section:
     @property
     def spc_views(self) -> tuple[SpcView, ...]:
         return tuple(s.spc for s in self.summaries if s.spc is not None)
+
+    @property
+    def charted_spc(self) -> tuple[SpcView, ...]:
+        """Charts worth a board's attention: a signal in the latest month, or a target."""
+        chosen = tuple(
+            view
+            for view in self.spc_views
+            if view.variation_icon not in (None, "common_cause") or view.target is not None
+        )
+        return chosen[:SPC_CHART_LIMIT]
 
     @property
     def is_empty(self) -> bool:

@@ -306,7 +306,7 @@ def financial_year() -> Field:
     return Field(
         pl.String(),
         False,
-        "financial_year",
+        "year_format",
         "{column} must be a financial year written like 2024/25",
         is_financial_year,
     )
@@ -316,7 +316,7 @@ def survey_wave() -> Field:
     return Field(
         pl.String(),
         False,
-        "survey_wave",
+        "year_format",
         "{column} must be a calendar year like 2025 or a financial year like 2025/26",
         lambda t: t.str.contains(r"^\d{4}$") | is_financial_year(t),
     )
@@ -326,7 +326,7 @@ def assessment_period() -> Field:
     return Field(
         pl.String(),
         False,
-        "assessment_period",
+        "quarter_format",
         "{column} must be a financial-year quarter written like 2025/26 Q2",
         lambda t: _consecutive_years(t, r"^(\d{4})/(\d{2}) Q[1-4]$"),
     )
@@ -337,7 +337,7 @@ def lsoa(nullable: bool = False, unknown_allowed: bool = True) -> Field:
     return Field(
         pl.String(),
         nullable,
-        "lsoa_code",
+        "lsoa_format",
         f"{{column}} must be an LSOA code (E01 or W01 and six digits){also}",
         lambda t: t.str.contains(_LSOA) | (pl.lit(unknown_allowed) & (t == UNKNOWN_LSOA)),
     )

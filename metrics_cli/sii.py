@@ -10,7 +10,7 @@ closed form below computes.
 95% limits are simulated as `phe_sii` does: each quintile's standard error comes from its
 95% limits on the log (rates) or logit (proportions) scale, quintile values are drawn from
 normal distributions on that scale and transformed back, the SII and RII are recomputed for
-each draw and the 2.5th and 97.5th ordered draws are the limits. One matrix of standard
+each draw, and the draws at the 2.5% and 97.5% positions are the limits. One matrix of standard
 normal draws (`repetitions` x quintiles, from numpy's PCG64 with the given seed) serves
 every group, so a group's limits depend only on its own inputs and the seed: reproducible,
 and independent of which other groups are computed alongside it.
@@ -31,6 +31,7 @@ FloatArray = npt.NDArray[np.float64]
 Z_95 = 1.959963984540054  # qnorm(0.975), as phe_sii
 PLAIN, RATE, PROPORTION = 0, 1, 2  # phe_sii's value_type: no transform, log, logit
 MIN_REPETITIONS = 1000  # phe_sii's minimum
+RII_ZERO_TOLERANCE = 1e-12  # an intercept this small relative to the values is 0
 MAX_SIMULATED_CELLS = 2_000_000  # draws held in memory at once (groups x repetitions x quantiles)
 
 VALUE_TYPE_BY_METHOD = {
@@ -118,15 +119,19 @@ def _slope_weights(populations: FloatArray) -> tuple[FloatArray, FloatArray, Flo
 
 
 def sii_point(values: npt.ArrayLike, populations: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """SII and RII of each group (rows: groups, columns: quantiles, most deprived first)."""
+    """SII and RII of each group (rows: groups, columns: quantiles, most deprived first).
+
+    The RII is NaN where the intercept is 0 to double precision (relative to the values).
+    """
     vals = np.asarray(values, dtype=np.float64)
     pops = np.asarray(populations, dtype=np.float64)
     weights, share, mean_rank = _slope_weights(pops)
     slope = (weights * vals).sum(axis=-1)
     intercept = (share * vals).sum(axis=-1) - slope * mean_rank[..., 0]
+    is_zero = np.abs(intercept) <= RII_ZERO_TOLERANCE * (share * np.abs(vals)).sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         rii = (intercept + slope) / intercept
-    return slope, np.where(np.isfinite(rii), rii, np.nan)
+    return slope, np.where(np.isfinite(rii) & ~is_zero, rii, np.nan)
 
 
 def _transform(values: FloatArray, value_type: int) -> FloatArray:
@@ -258,6 +263,7 @@ def slope_index(
     with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
         for _ in pool.map(lambda job: simulate(*job), jobs):
             pass
+    bounds[2:, np.isnan(rii)] = np.nan  # no RII, no RII limits
     return SiiResult(
         sii=sii * scale,
         sii_lower_95=bounds[0] * scale,

@@ -68,14 +68,6 @@ SPC_COLUMNS = (
     "target",
 )
 
-_LIMIT_COLUMNS = (
-    "mean",
-    "lower_process_limit",
-    "upper_process_limit",
-    "lower_near_limit",
-    "upper_near_limit",
-)
-
 
 def _changed(column: str) -> pl.Expr:
     """True where a column differs from the row before (and on the first row)."""

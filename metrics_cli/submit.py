@@ -289,6 +289,8 @@ def submit(
     """Check a provider's return for a quarter is complete and write it as one zip bundle."""
     if not data_dir.is_dir():
         raise UsageError(f"input directory {data_dir} does not exist")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; give the return file's name, e.g. P1.zip")
     organisations, criteria = _warehouse_reference(warehouse)
     if provider not in set(organisations["provider_code"].drop_nulls().to_list()):
         raise UsageError(f"provider '{provider}' is not in the organisations of {warehouse}")
@@ -613,7 +615,7 @@ class ConsolidateOutcome:
     def summary(self) -> str:
         lines = []
         for result in self.results:
-            who = f"{result.provider or '?'} {result.period or '?'}".strip()
+            who = f"{result.provider} {result.period}" if result.provider else "(unreadable)"
             line = f"{result.action:<9} {who} ({result.file.name})"
             if result.action in ("accepted", "replaced"):
                 line += f": {result.rows_added:,} rows added, {result.rows_removed:,} removed"
@@ -1000,6 +1002,8 @@ def _apply(plan: _Plan, into: Path) -> None:
             if not additions and not removals:
                 continue
             target = dataset_file(into, name) or into / f"{name}.csv"
+            if not target.is_file() and not additions:
+                continue
             staged.append(
                 (_stage_dataset(target, DATASETS_BY_NAME[name], additions, removals), target)
             )

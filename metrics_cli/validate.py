@@ -82,13 +82,18 @@ class DatasetCounts:
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """The outcome of `validate_directory`; `problems` holds the first 10,000 problems."""
+    """The outcome of `validate_directory`.
+
+    `problems` holds the first 10,000 problems (all of them are in problems.csv);
+    `problem_count` counts every problem, `row_problem_count` those located on a row.
+    """
 
     data_dir: Path
     out_dir: Path
     datasets: dict[str, DatasetCounts]
     problems: list[Problem]
     problem_count: int
+    row_problem_count: int
     file_errors: list[str]
     warnings: list[str]
 
@@ -120,18 +125,19 @@ class _Sink:
     writer: Any
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    row_problem_count: int = 0
     results: list[dict[str, object]] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def add(self, problems: list[Problem]) -> None:
-        for problem in problems:
-            self.writer.writerow(
-                [problem.file, problem.row, problem.column, problem.value, problem.rule]
-            )
-        room = REPORT_PROBLEM_LIMIT - len(self.problems)
-        self.problems.extend(problems[: max(room, 0)])
-        self.problem_count += len(problems)
+    def add(self, problem: Problem) -> None:
+        """One file-level problem."""
+        self.writer.writerow(
+            [problem.file, problem.row, problem.column, problem.value, problem.rule]
+        )
+        if len(self.problems) < REPORT_PROBLEM_LIMIT:
+            self.problems.append(problem)
+        self.problem_count += 1
 
     def add_frame(self, frame: pl.DataFrame) -> None:
         """Problems as a frame with PROBLEM_COLUMNS, written without a Python loop."""
@@ -142,6 +148,7 @@ class _Sink:
         if room > 0:
             self.problems.extend(Problem(*row) for row in frame.head(room).iter_rows())
         self.problem_count += frame.height
+        self.row_problem_count += frame.height
 
     def result(
         self,
@@ -166,7 +173,7 @@ class _Sink:
 
     def file_error(self, dataset: str, file: str, check_name: str, message: str) -> None:
         self.file_errors.append(f"{file}: {message}")
-        self.add([Problem(file, None, None, None, message)])
+        self.add(Problem(file, None, None, None, message))
         self.result(dataset, check_name, "error", 0, message)
 
 
@@ -295,6 +302,7 @@ def _repeated_keys(path: Path, key: tuple[str, ...], temp_dir: Path) -> frozense
     assert chr(31) == KEY_SEPARATOR
     try:
         with duckdb.connect(config={"temp_directory": str(temp_dir)}) as connection:
+            connection.execute("set enable_progress_bar = false")
             rows = connection.execute(sql, [str(path)]).fetchall()
     except duckdb.Error as error:
         message = f"it could not be read to check repeated keys ({_first_line(error)})"
@@ -538,9 +546,10 @@ def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _
 
 
 def _count_rows(path: Path, header: list[str]) -> int:
+    """Rows of a refused file, counted as quarantined; 0 where it cannot be read."""
     try:
         return int(_scan(path, header).select(pl.len()).collect().item())
-    except Exception:
+    except (_Unreadable, pl.exceptions.PolarsError, OSError):
         return 0
 
 
@@ -587,7 +596,8 @@ def _validate_file(
             _check_chunk(spec, built, rules, chunk, header, file_name, outputs, progress, sink)
     except (_Unreadable, pl.exceptions.PolarsError, OSError) as error:
         outputs.discard()
-        sink.file_error(spec.name, file_name, "file_unreadable", f"unreadable: {error}")
+        message = f"unreadable: {_first_line(error)}"
+        sink.file_error(spec.name, file_name, "file_unreadable", message)
         return DatasetCounts(spec.name, file_name, progress.rows_read, 0, progress.rows_read, True)
     finally:
         shutil.rmtree(out_dir / ".duckdb_tmp", ignore_errors=True)
@@ -726,6 +736,7 @@ def validate_directory(
         datasets=datasets,
         problems=sink.problems,
         problem_count=sink.problem_count,
+        row_problem_count=sink.row_problem_count,
         file_errors=sink.file_errors,
         warnings=sink.warnings,
     )
@@ -774,9 +785,8 @@ def format_report(report: ValidationReport, shown: int = 20) -> str:
     row_problems = [p for p in report.problems if p.row is not None]
     if row_problems:
         first = row_problems[:shown]
-        total = sum(1 for p in report.problems if p.row is not None)
-        more = "" if report.problem_count < REPORT_PROBLEM_LIMIT else "+"
-        lines += ["", f"Row problems (first {len(first)} of {total:,}{more}):"]
+        total = report.row_problem_count
+        lines += ["", f"Row problems (first {len(first)} of {total:,}):"]
         rows = [("file", "row", "column", "value", "rule")]
         rows += [(p.file, str(p.row), p.column or "", _short(p.value), p.rule) for p in first]
         lines += ["  " + line for line in _table(rows, {1})]

@@ -295,7 +295,7 @@ CONTINUITY_BY_QUINTILE = np.array([0.42, 0.47, 0.52, 0.57, 0.62])
 CONTINUITY_DRIFT_PER_YEAR = 0.03  # every year the chance falls by 3 percentage points
 CONTINUITY_75_PLUS = 0.05
 CONTINUITY_FRAIL = 0.03  # moderate or severe frailty
-CONTINUITY_PRACTICE_SD = 0.03
+CONTINUITY_PRACTICE_SD = 0.02
 CONTINUITY_WITHOUT_USUAL_GP = 0.5  # patients without one stick to a favourite half as often
 
 # Seasonality: a cosine with its peak in January: 1 + amplitude x cos(2 pi (month - 1) / 12).
@@ -346,9 +346,9 @@ ELECTIVE_PER_LTC = 0.10
 ELECTIVE_DEPRIVATION = -0.1
 OUTPATIENT_PER_LTC = 0.15
 # ACSC share of emergency admissions (chronic, acute, vaccine-preventable), per patient:
-ACSC_CHRONIC = (0.03, 0.025, 0.04, 0.04)  # base, per LTC (up to 4), frail (mod/sev), deprivation
-ACSC_ACUTE = (0.05, 0.03, 0.03, 0.03)  # base, any frailty, deprivation, 75 and over
-ACSC_VACCINE = (0.015, 0.01, 0.01)  # base, deprivation, 75 and over or under 5
+ACSC_CHRONIC = (0.02, 0.025, 0.04, 0.06)  # base, per LTC (up to 4), frail (mod/sev), deprivation
+ACSC_ACUTE = (0.04, 0.03, 0.05, 0.03)  # base, any frailty, deprivation, 75 and over
+ACSC_VACCINE = (0.01, 0.015, 0.01)  # base, deprivation, 75 and over or under 5
 # Length of stay: mean bed days per admission by age band; negative binomial, shape 1.
 EMERGENCY_LOS_AGE = _by_band(
     [1.5, 1.2, 1.3, 1.6, 1.8, 2.0, 2.2, 2.5, 2.8, 3.2, 3.6, 4.2, 4.8, 5.5, 6.3, 7.2, 8.2, 9.2,
@@ -429,15 +429,15 @@ SPEND_SHARE = dict(
 )
 GLOBAL_SUM_PER_WEIGHTED = 102.28  # GBP per weighted patient in the first year, + 5% a year
 PAYMENT_GROWTH = 0.05
-# Other payments per registered patient, and how much lower they are per unit of practice
+# Other payments per weighted patient, and how much lower they are per unit of practice
 # deprivation (the inverse care law): amount x (1 - k x deprivation).
-PAYMENT_PER_PATIENT = {
-    "qof": (17.5, 0.10),
-    "enhanced_services": (11.0, 0.20),
+PAYMENT_PER_WEIGHTED = {
+    "qof": (17.5, 0.15),
+    "enhanced_services": (11.0, 0.30),
     "pcn": (9.0, 0.0),
     "arrs": (21.0, 0.0),
-    "premises": (15.0, 0.20),
-    "other": (6.0, 0.10),
+    "premises": (15.0, 0.35),
+    "other": (6.0, 0.20),
 }
 DISPENSING_SHARE = 0.10  # share of practices with dispensing payments (about 45 GBP a patient)
 ARRS_PAYMENT_GROWTH = 0.20

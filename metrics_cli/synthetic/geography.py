@@ -202,7 +202,7 @@ class Geography:
 
 NATIONAL_LSOAS = 32_844
 LSOA_POOL_PER_PERSON = 0.8  # LSOAs in a neighbourhood's pool per 1,500 registered patients
-LSOA_SPREAD_LOGIT = 0.6  # spread of a neighbourhood's LSOAs around its practices' centres
+LSOA_SPREAD_LOGIT = 0.33  # logistic scale (sd 0.6) of LSOAs around their practice's centre
 _ORGANISATION_SCHEMA = {
     "practice_code": pl.String,
     "practice_name": pl.String,
@@ -227,6 +227,18 @@ def _logit(p: FloatArray) -> FloatArray:
 
 def _logistic(x: FloatArray) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
+
+
+def _lsoa_pool(centres: FloatArray, owned: IntArray, rng: np.random.Generator) -> FloatArray:
+    """IMD percentiles of a neighbourhood's LSOAs: each practice owns a share of the pool,
+    spread around its centre by stratified logistic quantiles (so every practice's spread
+    is covered, even with few LSOAs)."""
+    parts = []
+    for centre, count in zip(centres, owned, strict=True):
+        quantile = (np.arange(count) + rng.random(count)) / count
+        spread = LSOA_SPREAD_LOGIT * np.log(quantile / (1.0 - quantile))
+        parts.append(_logistic(_logit(np.array([centre])) + spread))
+    return np.concatenate(parts)
 
 
 def apportion(total: int, weights: FloatArray, minimum: int = 1) -> IntArray:
@@ -401,8 +413,7 @@ class _Builder:
             int(np.ceil(LSOA_POOL_PER_PERSON * sizes.sum() / PEOPLE_PER_LSOA)),
             int(lsoas_per_practice.max()) + 5,
         )
-        owner = rng.choice(len(sizes), size=pool_size, p=sizes / sizes.sum())
-        pool = _logistic(_logit(centres[owner]) + rng.normal(0.0, LSOA_SPREAD_LOGIT, pool_size))
+        pool = _lsoa_pool(centres, apportion(pool_size, sizes.astype(np.float64)), rng)
         pool_ids = np.arange(self.lsoa_count, self.lsoa_count + pool_size)
         self.lsoa_percentile.append(pool)
         self.lsoa_count += pool_size
@@ -422,7 +433,7 @@ class _Builder:
                     replace=False,
                     p=pick / pick.sum(),
                 )
-                weights = rng.gamma(2.0, 1.0, len(chosen)) * (closeness[chosen] + 0.05)
+                weights = rng.gamma(2.0, 1.0, len(chosen)) * (closeness[chosen] + 0.01)
                 self._add_practice(
                     practice_names[member], int(sizes[member]), float(centres[member]),
                     pcn_index, place_index, pool_ids[chosen], weights / weights.sum(),
@@ -538,7 +549,7 @@ class _Builder:
                 experience_effect=float(rng.normal(0, PREM_PRACTICE_SD)),
                 dna_rate=DNA_RATE + DNA_RATE_DEPRIVATION * deprivation,
                 dispensing=bool(rng.random() < DISPENSING_SHARE),
-                need_factor=float(rng.uniform(0.97, 1.03)),
+                need_factor=float(rng.uniform(0.98, 1.02)),
             )
         )
 

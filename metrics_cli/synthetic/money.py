@@ -55,8 +55,8 @@ def practice_payments_frame(
 ) -> pl.DataFrame:
     """Payments by practice, financial year and category (categories with money only).
 
-    Global sum follows weighted patients; the other payments follow registered patients and
-    fall with practice deprivation (`PAYMENT_PER_PATIENT`): the inverse care law.
+    Every payment but dispensing follows weighted patients; all but global sum, PCN and ARRS
+    fall with practice deprivation (`PAYMENT_PER_WEIGHTED`): the inverse care law.
     """
     rows = []
     for year in timeline.financial_years:
@@ -68,13 +68,13 @@ def practice_payments_frame(
                 * c.GLOBAL_SUM_PER_WEIGHTED
                 * growth
             }
-            for category, (per_patient, gradient) in c.PAYMENT_PER_PATIENT.items():
-                noise = rng.lognormal(0.0, 0.3 if category == "other" else 0.08)
+            for category, (per_patient, gradient) in c.PAYMENT_PER_WEIGHTED.items():
+                noise = rng.lognormal(0.0, 0.15 if category == "other" else 0.04)
                 yearly = (
                     (1.0 + c.ARRS_PAYMENT_GROWTH) ** year.index if category == "arrs" else growth
                 )
                 amounts[category] = (
-                    registered
+                    weighted[practice.index, year.index]
                     * per_patient
                     * (1 - gradient * practice.deprivation)
                     * noise
@@ -118,7 +118,7 @@ def spend_frame(
             shares = dict(c.SPEND_SHARE)
             shares["community"] += drift * year.index
             shares["acute"] -= drift * year.index
-            noise = rng.normal(1.0, 0.01, len(shares))
+            noise = rng.normal(1.0, 0.005, len(shares))
             rows += [
                 (year.label, "place", place.code, category, round(total * share * float(wobble), 2))
                 for (category, share), wobble in zip(shares.items(), noise, strict=True)

@@ -291,17 +291,17 @@ def draw_encounters(
     day = np.clip(timeline.day_at(low + rng.random(total) * (high - low)), first[who], last[who])
 
     is_gp = rng.random(total) < c.GP_SHARE + c.GP_SHARE_65_PLUS * (patients.age[who] >= 65)
-    role = np.where(is_gp, 0, 1 + _categorical(c.OTHER_ROLE_SHARE, rng.random(total)))
+    role = np.where(is_gp, 0, 1 + draw_categorical(c.OTHER_ROLE_SHARE, rng.random(total)))
 
     gp_rows = np.flatnonzero(is_gp)
     stays = rng.random(len(gp_rows)) < continuity_chance(
         patients, who[gp_rows], day[gp_rows] / 365.25, practice.continuity_effect
     )
     favourite = patients.favourite[who[gp_rows]]
-    other_gp = _categorical(practice.gp_session_weight, rng.random(len(gp_rows)))
+    other_gp = draw_categorical(practice.gp_session_weight, rng.random(len(gp_rows)))
     clash = np.flatnonzero(other_gp == favourite)
     while len(clash):  # someone other than the favourite: redraw until different
-        other_gp[clash] = _categorical(practice.gp_session_weight, rng.random(len(clash)))
+        other_gp[clash] = draw_categorical(practice.gp_session_weight, rng.random(len(clash)))
         clash = clash[other_gp[clash] == favourite[clash]]
     clinician = np.zeros(total, dtype=np.int64)
     clinician[gp_rows] = practice.gps[np.where(stays, favourite, other_gp)]
@@ -323,7 +323,7 @@ def draw_encounters(
     shares = (c.GP_MODE_SHARE, home_heavy, c.PARAMEDIC_MODE_SHARE, c.OTHER_MODE_SHARE)
     for index, share in enumerate(shares):
         rows = np.flatnonzero(profile == index)
-        mode[rows] = _categorical(share, rng.random(len(rows)))
+        mode[rows] = draw_categorical(share, rng.random(len(rows)))
 
     key = (day * patients.count + who) * len(c.CLINICIAN_ROLES) + role
     order = np.argsort(key * total + np.arange(total))  # unique keys: any sort gives one order
@@ -336,7 +336,7 @@ def draw_encounters(
     )
 
 
-def _categorical(shares: FloatArray, uniform: FloatArray) -> IntArray:
+def draw_categorical(shares: FloatArray, uniform: FloatArray) -> IntArray:
     """Category index for each uniform draw, with probabilities `shares` (summing to 1)."""
     cumulative = np.cumsum(shares)
     chosen = np.searchsorted(cumulative / cumulative[-1], uniform, side="right")
@@ -658,7 +658,7 @@ def _answers(question: str, base_logit: FloatArray, rng: np.random.Generator) ->
     positive = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
     dont_know = rng.random(n) < c.PREM_DONT_KNOW[question]
     good = np.where(rng.random(n) < 0.45, 0, 1)
-    poor = _categorical(np.array([0.45, 0.33, 0.22]), rng.random(n)) + 2
+    poor = draw_categorical(np.array([0.45, 0.33, 0.22]), rng.random(n)) + 2
     return np.where(dont_know, 5, np.where(positive, good, poor)).astype(np.int64)
 
 
@@ -678,7 +678,7 @@ class _Labels:
         self.geography = geography
         self.timeline = timeline
         self.offsets = offsets
-        self.patient_ids = _ids("P", offsets.patients + 1 + np.arange(patient_count), 8)
+        self.patient_ids = identifiers("P", offsets.patients + 1 + np.arange(patient_count), 8)
         self.lsoa_codes = pl.Series(
             [names.lsoa_code(int(i)) for i in practice.lsoas] + [c.UNKNOWN_LSOA]
         )
@@ -700,7 +700,7 @@ class _Labels:
     def patients_frame(self, patients: Patients) -> pl.DataFrame:
         start = np.datetime64(self.timeline.start, "D")
         registered_to = np.where(patients.last_day == STILL_REGISTERED, 0, patients.last_day)
-        gp_ids = _ids("C", self.practice.gps, 6)
+        gp_ids = identifiers("C", self.practice.gps, 6)
         frame = pl.DataFrame(
             {
                 "patient_id": self.patient_ids,
@@ -728,11 +728,11 @@ class _Labels:
         clinicians, clinician = np.unique(encounters.clinician, return_inverse=True)
         return pl.DataFrame(
             {
-                "encounter_id": _ids("E", self.offsets.encounters + 1 + np.arange(count), 9),
+                "encounter_id": identifiers("E", self.offsets.encounters + 1 + np.arange(count), 9),
                 "encounter_date": start + encounters.day.astype("timedelta64[D]"),
                 "practice_code": self.practice.code,
                 "patient_id": self.patient_ids.gather(encounters.patient),
-                "clinician_id": _ids("C", clinicians, 6).gather(clinician),
+                "clinician_id": identifiers("C", clinicians, 6).gather(clinician),
                 "clinician_role": pl.Series(c.CLINICIAN_ROLES).gather(encounters.role),
                 "appt_mode": pl.Series(c.APPT_MODES).gather(encounters.mode),
             }
@@ -742,12 +742,12 @@ class _Labels:
         if frame.height == 0:
             return pl.DataFrame(schema=c.SCHEMAS["prem_responses"])
         return frame.with_columns(
-            _ids("R", frame["respondent"].to_numpy(), 7).alias("respondent_id"),
+            identifiers("R", frame["respondent"].to_numpy(), 7).alias("respondent_id"),
             pl.lit(self.practice.code).alias("practice_code"),
         ).select(c.SCHEMAS["prem_responses"].keys())
 
 
-def _ids(prefix: str, numbers: IntArray | Sequence[int], width: int) -> pl.Series:
+def identifiers(prefix: str, numbers: IntArray | Sequence[int], width: int) -> pl.Series:
     """Identifiers like `P00000001`: a letter and a zero-padded number."""
     shifted = pl.Series(np.asarray(numbers, dtype=np.int64) + 10**width)
     return (prefix + shifted.cast(pl.String).str.slice(1)).rename("")

@@ -117,6 +117,7 @@ PARENT_TYPE = {
 
 # ---------------------------------------------------------------- statistics (fixture only)
 
+
 def wilson(x: float, n: float, z: float) -> tuple[float, float]:
     p = x / n
     denominator = 1 + z * z / n
@@ -175,6 +176,7 @@ def _statistic(
 
 # ---------------------------------------------------------------- practice-level counts
 
+
 def _monthly_counts(rng: np.random.Generator) -> list[Count]:
     counts: list[Count] = []
     for t in range(MONTHS):
@@ -197,34 +199,103 @@ def _monthly_counts(rng: np.random.Generator) -> list[Count]:
                 denominator = appointments
                 noisy = min(max(share + rng.normal(0, 0.006), 0.01), 0.99)
                 numerator = round(noisy * denominator)
-                counts.append(Count(metric_id, "month", start, end, label, p.code, "all", "all",
-                                    numerator, denominator, denominator))
-            counts.append(Count("appointments_per_1000", "month", start, end, label, p.code,
-                                "all", "all", appointments, p.list_size, appointments))
+                counts.append(
+                    Count(
+                        metric_id,
+                        "month",
+                        start,
+                        end,
+                        label,
+                        p.code,
+                        "all",
+                        "all",
+                        numerator,
+                        denominator,
+                        denominator,
+                    )
+                )
+            counts.append(
+                Count(
+                    "appointments_per_1000",
+                    "month",
+                    start,
+                    end,
+                    label,
+                    p.code,
+                    "all",
+                    "all",
+                    appointments,
+                    p.list_size,
+                    appointments,
+                )
+            )
             ae = int(rng.poisson(p.list_size * 0.024))
-            counts.append(Count("ae_attendance_rate", "month", start, end, label, p.code, "all",
-                                "all", ae, p.list_size, ae))
+            counts.append(
+                Count(
+                    "ae_attendance_rate",
+                    "month",
+                    start,
+                    end,
+                    label,
+                    p.code,
+                    "all",
+                    "all",
+                    ae,
+                    p.list_size,
+                    ae,
+                )
+            )
             community = round(appointments * 0.55)
             hospital = ae + round(p.list_size * 0.06)
-            counts.append(Count("community_contact_share", "month", start, end, label, p.code,
-                                "all", "all", appointments + community,
-                                appointments + community + hospital,
-                                appointments + community + hospital))
+            counts.append(
+                Count(
+                    "community_contact_share",
+                    "month",
+                    start,
+                    end,
+                    label,
+                    p.code,
+                    "all",
+                    "all",
+                    appointments + community,
+                    appointments + community + hospital,
+                    appointments + community + hospital,
+                )
+            )
             encounters = round(p.list_size * 0.05)
             named = round(encounters * min(max(0.46 + rng.normal(0, 0.01), 0.0), 1.0))
-            counts.append(Count("continuity_slicc", "month", start, end, label, p.code, "all",
-                                "all", named, encounters, encounters))
+            counts.append(
+                Count(
+                    "continuity_slicc",
+                    "month",
+                    start,
+                    end,
+                    label,
+                    p.code,
+                    "all",
+                    "all",
+                    named,
+                    encounters,
+                    encounters,
+                )
+            )
     return counts
 
 
 def _periods() -> list[tuple[str, date, date, str]]:
     periods = [("financial_year", date(2024, 4, 1), date(2025, 3, 31), "2024/25")]
-    for end_month in (date(2024, 6, 1), date(2024, 9, 1), date(2024, 12, 1), date(2025, 3, 1),
-                      date(2025, 6, 1)):
+    for end_month in (
+        date(2024, 6, 1),
+        date(2024, 9, 1),
+        date(2024, 12, 1),
+        date(2025, 3, 1),
+        date(2025, 6, 1),
+    ):
         start = date(end_month.year - 1, end_month.month, 1)
         start = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-        periods.append(("rolling_12m", start, month_end(end_month),
-                        f"12m to {end_month.strftime('%Y-%m')}"))
+        periods.append(
+            ("rolling_12m", start, month_end(end_month), f"12m to {end_month.strftime('%Y-%m')}")
+        )
     return periods
 
 
@@ -244,21 +315,72 @@ def _annual_counts(rng: np.random.Generator) -> list[Count]:
                 for metric_id, base in (("continuity_upc", 0.62), ("continuity_coc", 0.38)):
                     lift = 0.03 * drift if p.neighbourhood == "NB1" else 0.0
                     mean = base - 0.02 * deprivation + lift + rng.normal(0, 0.004)
-                    counts.append(Count(metric_id, grain, start, end, label, p.code,
-                                        breakdown_type, value, mean * eligible, eligible,
-                                        eligible))
+                    counts.append(
+                        Count(
+                            metric_id,
+                            grain,
+                            start,
+                            end,
+                            label,
+                            p.code,
+                            breakdown_type,
+                            value,
+                            mean * eligible,
+                            eligible,
+                            eligible,
+                        )
+                    )
                 encounters = round(people * 0.6)
                 named = round(encounters * (0.47 - 0.02 * deprivation))
-                counts.append(Count("continuity_slicc", grain, start, end, label, p.code,
-                                    breakdown_type, value, named, encounters, encounters))
+                counts.append(
+                    Count(
+                        "continuity_slicc",
+                        grain,
+                        start,
+                        end,
+                        label,
+                        p.code,
+                        breakdown_type,
+                        value,
+                        named,
+                        encounters,
+                        encounters,
+                    )
+                )
                 if grain != "financial_year":
                     continue
                 ae = round(people * 0.29 * (1 + 0.12 * deprivation))
-                counts.append(Count("ae_attendance_rate", grain, start, end, label, p.code,
-                                    breakdown_type, value, ae, people, ae))
+                counts.append(
+                    Count(
+                        "ae_attendance_rate",
+                        grain,
+                        start,
+                        end,
+                        label,
+                        p.code,
+                        breakdown_type,
+                        value,
+                        ae,
+                        people,
+                        ae,
+                    )
+                )
                 acsc = round(people * 0.011 * (1 + 0.2 * deprivation))
-                counts.append(Count("acsc_emergency_admission_dsr", grain, start, end, label,
-                                    p.code, breakdown_type, value, acsc, people, acsc))
+                counts.append(
+                    Count(
+                        "acsc_emergency_admission_dsr",
+                        grain,
+                        start,
+                        end,
+                        label,
+                        p.code,
+                        breakdown_type,
+                        value,
+                        acsc,
+                        people,
+                        acsc,
+                    )
+                )
             if grain == "rolling_12m":
                 eligible = round(p.list_size * 0.4)
                 for cohort, share in cohorts.items():
@@ -266,18 +388,55 @@ def _annual_counts(rng: np.random.Generator) -> list[Count]:
                         share = 0.0012
                     patients = round(eligible * share)
                     for metric_id, base in (("continuity_upc", 0.68), ("continuity_coc", 0.45)):
-                        counts.append(Count(metric_id, grain, start, end, label, p.code,
-                                            "cohort", cohort, base * patients, patients,
-                                            patients))
+                        counts.append(
+                            Count(
+                                metric_id,
+                                grain,
+                                start,
+                                end,
+                                label,
+                                p.code,
+                                "cohort",
+                                cohort,
+                                base * patients,
+                                patients,
+                                patients,
+                            )
+                        )
             if grain == "financial_year":
                 encounters = round(p.list_size * 0.6)
-                counts.append(Count("continuity_own_patient_ratio", grain, start, end, label,
-                                    p.code, "all", "all", round(encounters * 0.52), encounters,
-                                    encounters))
+                counts.append(
+                    Count(
+                        "continuity_own_patient_ratio",
+                        grain,
+                        start,
+                        end,
+                        label,
+                        p.code,
+                        "all",
+                        "all",
+                        round(encounters * 0.52),
+                        encounters,
+                        encounters,
+                    )
+                )
                 payments = p.list_size * 168.0 * (1.05 if p.neighbourhood == "NB3" else 1.0)
                 weighted = p.list_size * (1.08 if p.neighbourhood == "NB1" else 0.97)
-                counts.append(Count("payments_per_weighted_patient", grain, start, end, label,
-                                    p.code, "all", "all", payments, weighted, p.list_size))
+                counts.append(
+                    Count(
+                        "payments_per_weighted_patient",
+                        grain,
+                        start,
+                        end,
+                        label,
+                        p.code,
+                        "all",
+                        "all",
+                        payments,
+                        weighted,
+                        p.list_size,
+                    )
+                )
     return counts
 
 
@@ -286,27 +445,54 @@ def _survey_counts(rng: np.random.Generator) -> list[Count]:
     for wave, shift in (("2023", 0.0), ("2024", -0.03)):
         start, end = date(int(wave), 1, 1), date(int(wave), 12, 31)
         for p in PRACTICES:
-            for metric_id, base in (("prem_overall_experience_positive", 0.74),
-                                    ("prem_contact_ease_positive", 0.52)):
+            for metric_id, base in (
+                ("prem_overall_experience_positive", 0.74),
+                ("prem_contact_ease_positive", 0.52),
+            ):
                 respondents = 130
                 positive = round(respondents * (base + shift + rng.normal(0, 0.02)))
-                counts.append(Count(metric_id, "survey_wave", start, end, wave, p.code, "all",
-                                    "all", positive, respondents, respondents))
+                counts.append(
+                    Count(
+                        metric_id,
+                        "survey_wave",
+                        start,
+                        end,
+                        wave,
+                        p.code,
+                        "all",
+                        "all",
+                        positive,
+                        respondents,
+                        respondents,
+                    )
+                )
     return counts
 
 
 # ---------------------------------------------------------------- aggregation
 
+
 def _aggregate(counts: list[Count], catalogue: pl.DataFrame) -> pl.DataFrame:
     """Sum practice counts to every geography, then compute each statistic."""
     practices = {p.code: p for p in PRACTICES}
-    methods = {r["metric_id"]: (r["method"], float(r["multiplier"]), r["polarity"])
-               for r in catalogue.iter_rows(named=True)}
+    methods = {
+        r["metric_id"]: (r["method"], float(r["multiplier"]), r["polarity"])
+        for r in catalogue.iter_rows(named=True)
+    }
     sums: dict[tuple[object, ...], list[float]] = {}
     for c in counts:
         for geo_type, geo_code in practice_geographies(practices[c.practice]):
-            key = (c.metric_id, c.grain, c.start, c.end, c.label, geo_type, geo_code,
-                   c.breakdown_type, c.breakdown_value)
+            key = (
+                c.metric_id,
+                c.grain,
+                c.start,
+                c.end,
+                c.label,
+                geo_type,
+                geo_code,
+                c.breakdown_type,
+                c.breakdown_value,
+            )
             total = sums.setdefault(key, [0.0, 0.0, 0.0])
             total[0] += c.numerator
             total[1] += c.denominator
@@ -315,19 +501,35 @@ def _aggregate(counts: list[Count], catalogue: pl.DataFrame) -> pl.DataFrame:
     for key, (numerator, denominator, unweighted) in sums.items():
         metric_id = str(key[0])
         method, multiplier, _ = methods[metric_id]
-        value, low, high, low998, high998, reason = _statistic(method, multiplier, numerator,
-                                                               denominator)
+        value, low, high, low998, high998, reason = _statistic(
+            method, multiplier, numerator, denominator
+        )
         row_method = method
         if method == "byars" and numerator < 10:
             row_method = "exact_poisson"
-        rows.append({
-            "metric_id": metric_id, "period_grain": key[1], "period_start": key[2],
-            "period_end": key[3], "period_label": key[4], "geography_type": key[5],
-            "geography_code": key[6], "breakdown_type": key[7], "breakdown_value": key[8],
-            "numerator": numerator, "denominator": denominator, "unweighted_count": unweighted,
-            "value": value, "lower_95": low, "upper_95": high, "lower_998": low998,
-            "upper_998": high998, "method": row_method, "not_calculated_reason": reason,
-        })
+        rows.append(
+            {
+                "metric_id": metric_id,
+                "period_grain": key[1],
+                "period_start": key[2],
+                "period_end": key[3],
+                "period_label": key[4],
+                "geography_type": key[5],
+                "geography_code": key[6],
+                "breakdown_type": key[7],
+                "breakdown_value": key[8],
+                "numerator": numerator,
+                "denominator": denominator,
+                "unweighted_count": unweighted,
+                "value": value,
+                "lower_95": low,
+                "upper_95": high,
+                "lower_998": low998,
+                "upper_998": high998,
+                "method": row_method,
+                "not_calculated_reason": reason,
+            }
+        )
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
@@ -338,18 +540,45 @@ def _spend_rows() -> pl.DataFrame:
     spend[ICB[0]] = (spend["PL1"][0] + spend["PL2"][0], spend["PL1"][1] + spend["PL2"][1])
     for code, (primary, total) in spend.items():
         geo_type = "icb" if code == ICB[0] else "place"
-        base = {"metric_id": "primary_community_spend_share", "period_grain": "financial_year",
-                "period_start": start, "period_end": end, "period_label": "2024/25",
-                "geography_type": geo_type, "geography_code": code, "breakdown_type": "all",
-                "breakdown_value": "all", "unweighted_count": None, "lower_95": None,
-                "upper_95": None, "lower_998": None, "upper_998": None, "method": "none",
-                "not_calculated_reason": None}
-        rows.append(base | {"numerator": primary, "denominator": total,
-                            "value": primary / total * 100})
-        rows.append(base | {"metric_id": "primary_community_spend_shift_pp", "numerator": None,
-                            "denominator": None, "value": 0.0})
-        rows.append(base | {"metric_id": "funding_rebalancing_total", "numerator": None,
-                            "denominator": None, "value": 412000.0 if code != "PL2" else 0.0})
+        base = {
+            "metric_id": "primary_community_spend_share",
+            "period_grain": "financial_year",
+            "period_start": start,
+            "period_end": end,
+            "period_label": "2024/25",
+            "geography_type": geo_type,
+            "geography_code": code,
+            "breakdown_type": "all",
+            "breakdown_value": "all",
+            "unweighted_count": None,
+            "lower_95": None,
+            "upper_95": None,
+            "lower_998": None,
+            "upper_998": None,
+            "method": "none",
+            "not_calculated_reason": None,
+        }
+        rows.append(
+            base | {"numerator": primary, "denominator": total, "value": primary / total * 100}
+        )
+        rows.append(
+            base
+            | {
+                "metric_id": "primary_community_spend_shift_pp",
+                "numerator": None,
+                "denominator": None,
+                "value": 0.0,
+            }
+        )
+        rows.append(
+            base
+            | {
+                "metric_id": "funding_rebalancing_total",
+                "numerator": None,
+                "denominator": None,
+                "value": 412000.0 if code != "PL2" else 0.0,
+            }
+        )
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
@@ -357,8 +586,15 @@ def _compare(frame: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
     """comparison_to_parent: the parent's value outside / inside this row's 95% limits."""
     polarity = dict(zip(catalogue["metric_id"], catalogue["polarity"], strict=True))
     index = {
-        (r["metric_id"], r["period_grain"], r["period_start"], r["geography_type"],
-         r["geography_code"], r["breakdown_type"], r["breakdown_value"]): r["value"]
+        (
+            r["metric_id"],
+            r["period_grain"],
+            r["period_start"],
+            r["geography_type"],
+            r["geography_code"],
+            r["breakdown_type"],
+            r["breakdown_value"],
+        ): r["value"]
         for r in frame.iter_rows(named=True)
     }
     parents: dict[tuple[str, str], tuple[str, str]] = {}
@@ -372,8 +608,16 @@ def _compare(frame: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
         parent = parents.get((r["geography_type"], r["geography_code"]))
         verdict = "not_compared"
         if parent is not None and r["lower_95"] is not None and r["value"] is not None:
-            parent_value = index.get((r["metric_id"], r["period_grain"], r["period_start"],
-                                      *parent, r["breakdown_type"], r["breakdown_value"]))
+            parent_value = index.get(
+                (
+                    r["metric_id"],
+                    r["period_grain"],
+                    r["period_start"],
+                    *parent,
+                    r["breakdown_type"],
+                    r["breakdown_value"],
+                )
+            )
             if parent_value is not None:
                 above = parent_value > r["upper_95"]
                 below = parent_value < r["lower_95"]
@@ -391,10 +635,26 @@ def _compare(frame: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
 
 
 COLUMNS = (
-    "metric_id", "period_grain", "period_start", "period_end", "period_label", "geography_type",
-    "geography_code", "breakdown_type", "breakdown_value", "numerator", "denominator",
-    "unweighted_count", "value", "lower_95", "upper_95", "lower_998", "upper_998", "method",
-    "comparison_to_parent", "not_calculated_reason",
+    "metric_id",
+    "period_grain",
+    "period_start",
+    "period_end",
+    "period_label",
+    "geography_type",
+    "geography_code",
+    "breakdown_type",
+    "breakdown_value",
+    "numerator",
+    "denominator",
+    "unweighted_count",
+    "value",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "method",
+    "comparison_to_parent",
+    "not_calculated_reason",
 )
 
 
@@ -416,14 +676,33 @@ def quintile_populations() -> pl.DataFrame:
             for geo_type, geo_code in practice_geographies(p):
                 for q, patients in enumerate(p.quintile_patients, start=1):
                     rows.append((grain, start, end, geo_type, geo_code, q, patients))
-    frame = pl.DataFrame(rows, orient="row", schema=["period_grain", "period_start", "period_end",
-                                                     "geography_type", "geography_code",
-                                                     "imd_quintile", "patients"])
-    return frame.group_by(["period_grain", "period_start", "period_end", "geography_type",
-                           "geography_code", "imd_quintile"]).agg(pl.col("patients").sum())
+    frame = pl.DataFrame(
+        rows,
+        orient="row",
+        schema=[
+            "period_grain",
+            "period_start",
+            "period_end",
+            "geography_type",
+            "geography_code",
+            "imd_quintile",
+            "patients",
+        ],
+    )
+    return frame.group_by(
+        [
+            "period_grain",
+            "period_start",
+            "period_end",
+            "geography_type",
+            "geography_code",
+            "imd_quintile",
+        ]
+    ).agg(pl.col("patients").sum())
 
 
 # ---------------------------------------------------------------- hierarchy, maturity, quality
+
 
 def hierarchy(names: Names) -> tuple[pl.DataFrame, pl.DataFrame]:
     """int_practice_geographies and int_geography_parents for every month end."""
@@ -434,9 +713,12 @@ def hierarchy(names: Names) -> tuple[pl.DataFrame, pl.DataFrame]:
         for p in PRACTICES:
             neighbourhood = NEIGHBOURHOODS[p.neighbourhood]
             geo_names = {
-                "practice": p.name, "pcn": neighbourhood[3],
+                "practice": p.name,
+                "pcn": neighbourhood[3],
                 "neighbourhood": names.neighbourhoods[p.neighbourhood],
-                "place": PLACES[neighbourhood[1]], "icb": ICB[1], "provider": PROVIDER[1],
+                "place": PLACES[neighbourhood[1]],
+                "icb": ICB[1],
+                "provider": PROVIDER[1],
                 "all": "All organisations loaded",
             }
             pairs = practice_geographies(p)
@@ -445,12 +727,25 @@ def hierarchy(names: Names) -> tuple[pl.DataFrame, pl.DataFrame]:
             lookup = dict(pairs)
             for geo_type, parent_type in PARENT_TYPE.items():
                 if geo_type in lookup:
-                    parent_rows.append((end, geo_type, lookup[geo_type], parent_type,
-                                        lookup[parent_type]))
-    geographies = pl.DataFrame(geo_rows, orient="row", schema=[
-        "period_end", "practice_code", "geography_type", "geography_code", "geography_name"])
-    parents = pl.DataFrame(parent_rows, orient="row", schema=[
-        "period_end", "geography_type", "geography_code", "parent_type", "parent_code"]).unique()
+                    parent_rows.append(
+                        (end, geo_type, lookup[geo_type], parent_type, lookup[parent_type])
+                    )
+    geographies = pl.DataFrame(
+        geo_rows,
+        orient="row",
+        schema=[
+            "period_end",
+            "practice_code",
+            "geography_type",
+            "geography_code",
+            "geography_name",
+        ],
+    )
+    parents = pl.DataFrame(
+        parent_rows,
+        orient="row",
+        schema=["period_end", "geography_type", "geography_code", "parent_type", "parent_code"],
+    ).unique()
     return geographies, parents
 
 
@@ -465,8 +760,13 @@ DOMAINS = (
     ("communities", "Working with people and communities"),
     ("care_closer_to_home", "Resources and the shift to community"),
 )
-LEVEL_NAMES = {0: "Not yet at Foundation", 1: "Foundation", 2: "Developing", 3: "Maturing",
-               4: "Thriving"}
+LEVEL_NAMES = {
+    0: "Not yet at Foundation",
+    1: "Foundation",
+    2: "Developing",
+    3: "Maturing",
+    4: "Thriving",
+}
 # level achieved per neighbourhood and domain in the latest period; the earlier period is one
 # lower in urgent_access for NB1 (so the level rose)
 LEVELS = {
@@ -478,17 +778,33 @@ LEVELS = {
 
 def maturity(names: Names) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """maturity_domains, maturity_criteria, maturity_levels, maturity_criteria_results."""
-    domains = pl.DataFrame({"domain_id": [d for d, _ in DOMAINS],
-                            "title": [t for _, t in DOMAINS]})
+    domains = pl.DataFrame({"domain_id": [d for d, _ in DOMAINS], "title": [t for _, t in DOMAINS]})
     criteria_rows = []
     for domain_id, title in DOMAINS:
         for level in range(1, 5):
-            criteria_rows.append((f"{domain_id}_l{level}_self", domain_id, level, "self_assessed",
-                                  f"{title}: level {level} practice in place"))
-            criteria_rows.append((f"{domain_id}_l{level}_metric", domain_id, level, "metric",
-                                  f"{title}: level {level} metric threshold met"))
-    criteria = pl.DataFrame(criteria_rows, orient="row", schema=[
-        "criterion_id", "domain_id", "level", "criterion_kind", "statement"])
+            criteria_rows.append(
+                (
+                    f"{domain_id}_l{level}_self",
+                    domain_id,
+                    level,
+                    "self_assessed",
+                    f"{title}: level {level} practice in place",
+                )
+            )
+            criteria_rows.append(
+                (
+                    f"{domain_id}_l{level}_metric",
+                    domain_id,
+                    level,
+                    "metric",
+                    f"{title}: level {level} metric threshold met",
+                )
+            )
+    criteria = pl.DataFrame(
+        criteria_rows,
+        orient="row",
+        schema=["criterion_id", "domain_id", "level", "criterion_kind", "statement"],
+    )
     level_rows = []
     result_rows = []
     for period in ("2024/25 Q4", "2025/26 Q1"):
@@ -500,52 +816,149 @@ def maturity(names: Names) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl
                 if code == "NB2" and domain_id == "urgent_access":
                     self_level = 3
                 has_discrepancy = self_level != evidenced
-                gaps = (None if achieved == 4 else
-                        f"Meet every level {achieved + 1} criterion of {domain_id}")
-                level_rows.append((code, period, domain_id, achieved, LEVEL_NAMES[achieved],
-                                   self_level, evidenced, has_discrepancy, gaps))
+                gaps = (
+                    None
+                    if achieved == 4
+                    else f"Meet every level {achieved + 1} criterion of {domain_id}"
+                )
+                level_rows.append(
+                    (
+                        code,
+                        period,
+                        domain_id,
+                        achieved,
+                        LEVEL_NAMES[achieved],
+                        self_level,
+                        evidenced,
+                        has_discrepancy,
+                        gaps,
+                    )
+                )
                 for level in range(1, 5):
                     for kind in ("self_assessed", "metric"):
                         limit = self_level if kind == "self_assessed" else evidenced
                         met = level <= limit
-                        evidence = (names.evidence if kind == "self_assessed" else
-                                    f"same_day_share {44.0 + level:.1f} against >= {40 + level}")
-                        result_rows.append((
-                            code, period, domain_id, level, f"{domain_id}_l{level}_{kind}", kind,
-                            "met" if met else ("partially_met" if level == limit + 1
-                                               else "not_met"),
-                            evidence, "same_day_share" if kind == "metric" else None,
-                            44.0 + level if kind == "metric" else None,
-                            f">= {40 + level}" if kind == "metric" else None, met,
-                        ))
-    levels = pl.DataFrame(level_rows, orient="row", schema=[
-        "neighbourhood_code", "assessment_period", "domain_id", "level_achieved", "level_name",
-        "self_assessed_level", "evidenced_level", "has_discrepancy", "next_level_gaps"])
-    results = pl.DataFrame(result_rows, orient="row", schema=[
-        "neighbourhood_code", "assessment_period", "domain_id", "level", "criterion_id",
-        "criterion_kind", "status", "evidence_summary", "metric_id", "metric_value", "threshold",
-        "is_met"])
+                        evidence = (
+                            names.evidence
+                            if kind == "self_assessed"
+                            else f"same_day_share {44.0 + level:.1f} against >= {40 + level}"
+                        )
+                        result_rows.append(
+                            (
+                                code,
+                                period,
+                                domain_id,
+                                level,
+                                f"{domain_id}_l{level}_{kind}",
+                                kind,
+                                "met"
+                                if met
+                                else ("partially_met" if level == limit + 1 else "not_met"),
+                                evidence,
+                                "same_day_share" if kind == "metric" else None,
+                                44.0 + level if kind == "metric" else None,
+                                f">= {40 + level}" if kind == "metric" else None,
+                                met,
+                            )
+                        )
+    levels = pl.DataFrame(
+        level_rows,
+        orient="row",
+        schema=[
+            "neighbourhood_code",
+            "assessment_period",
+            "domain_id",
+            "level_achieved",
+            "level_name",
+            "self_assessed_level",
+            "evidenced_level",
+            "has_discrepancy",
+            "next_level_gaps",
+        ],
+    )
+    results = pl.DataFrame(
+        result_rows,
+        orient="row",
+        schema=[
+            "neighbourhood_code",
+            "assessment_period",
+            "domain_id",
+            "level",
+            "criterion_id",
+            "criterion_kind",
+            "status",
+            "evidence_summary",
+            "metric_id",
+            "metric_value",
+            "threshold",
+            "is_met",
+        ],
+    )
     return domains, criteria, levels, results
 
 
 def data_quality() -> pl.DataFrame:
     checked = datetime(2025, 7, 14, 9, 30)
     rows = [
-        ("gp_appointments", "practice_month_missing", "warning", "P004", date(2024, 2, 1), 1,
-         "P004 has no GPAD rows for 2024-02; left out of numerator and denominator"),
-        ("hospital_activity", "invalid_age_band", "error", "P005", None, 12,
-         "age_band '85+' is not an ESP2013 band"),
-        ("hospital_activity", "rows_loaded", "info", None, None, 51234,
-         "rows loaded from hospital_activity.csv"),
-        ("gp_appointments", "rows_loaded", "info", None, None, 80412,
-         "rows loaded from gp_appointments.csv"),
-        ("prem_responses", "unknown_question", "warning", "P001", None, 3,
-         "question_id 'waiting_room' is not in the catalogue"),
+        (
+            "gp_appointments",
+            "practice_month_missing",
+            "warning",
+            "P004",
+            date(2024, 2, 1),
+            1,
+            "P004 has no GPAD rows for 2024-02; left out of numerator and denominator",
+        ),
+        (
+            "hospital_activity",
+            "invalid_age_band",
+            "error",
+            "P005",
+            None,
+            12,
+            "age_band '85+' is not an ESP2013 band",
+        ),
+        (
+            "hospital_activity",
+            "rows_loaded",
+            "info",
+            None,
+            None,
+            51234,
+            "rows loaded from hospital_activity.csv",
+        ),
+        (
+            "gp_appointments",
+            "rows_loaded",
+            "info",
+            None,
+            None,
+            80412,
+            "rows loaded from gp_appointments.csv",
+        ),
+        (
+            "prem_responses",
+            "unknown_question",
+            "warning",
+            "P001",
+            None,
+            3,
+            "question_id 'waiting_room' is not in the catalogue",
+        ),
     ]
     return pl.DataFrame(
-        [(*r, checked) for r in rows], orient="row",
-        schema=["dataset", "check_name", "severity", "practice_code", "period_start",
-                "rows_affected", "detail", "checked_at"],
+        [(*r, checked) for r in rows],
+        orient="row",
+        schema=[
+            "dataset",
+            "check_name",
+            "severity",
+            "practice_code",
+            "period_start",
+            "rows_affected",
+            "detail",
+            "checked_at",
+        ],
     )
 
 
@@ -558,11 +971,18 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
     names = names or Names()
     seed_catalogue = catalogue()
     values = metric_values(seed_catalogue)
-    targets = pl.DataFrame({"metric_id": ["same_day_share"], "geography_type": ["neighbourhood"],
-                            "geography_code": ["NB1"], "target": [45.0]})
+    targets = pl.DataFrame(
+        {
+            "metric_id": ["same_day_share"],
+            "geography_type": ["neighbourhood"],
+            "geography_code": ["NB1"],
+            "target": [45.0],
+        }
+    )
     spc = spc_frame(values, seed_catalogue, targets, screen=True)
-    gaps = inequality_frame(values, seed_catalogue, quintile_populations(), repetitions=1000,
-                            seed=20220526)
+    gaps = inequality_frame(
+        values, seed_catalogue, quintile_populations(), repetitions=1000, seed=20220526
+    )
     geographies, parents = hierarchy(names)
     domains, criteria, levels, results = maturity(names)
     tables = {

@@ -6,43 +6,43 @@
 
 with encounter_months as (
 
-    select cast({{ dbt.date_trunc('month', 'encounter_date') }} as date) as month,
+    select cast({{ dbt.date_trunc('month', 'encounter_date') }} as date) as month
     from {{ ref('stg_gp_encounters') }}
 
 ),
 
 financial_years as (
 
-    select 'spend' as dataset, financial_year, from {{ ref('stg_spend') }}
+    select 'spend' as dataset, financial_year from {{ ref('stg_spend') }}
     union all
-    select 'practice_payments', financial_year, from {{ ref('stg_practice_payments') }}
+    select 'practice_payments', financial_year from {{ ref('stg_practice_payments') }}
     union all
-    select 'weighted_population', financial_year, from {{ ref('stg_weighted_population') }}
+    select 'weighted_population', financial_year from {{ ref('stg_weighted_population') }}
 
 ),
 
 waves as (
 
-    select distinct survey_wave, from {{ ref('stg_prem_responses') }}
+    select distinct survey_wave from {{ ref('stg_prem_responses') }}
 
 ),
 
 ranges as (
 
-    select 'gp_appointments' as dataset, min(month) as first_month, max(month) as last_month,
+    select 'gp_appointments' as dataset, min(month) as first_month, max(month) as last_month
     from {{ ref('stg_gp_appointments') }}
 
     union all
 
-    select 'gp_encounters', min(month), max(month), from encounter_months
+    select 'gp_encounters', min(month), max(month) from encounter_months
 
     union all
 
-    select 'hospital_activity', min(month), max(month), from {{ ref('stg_hospital_activity') }}
+    select 'hospital_activity', min(month), max(month) from {{ ref('stg_hospital_activity') }}
 
     union all
 
-    select 'community_activity', min(month), max(month),
+    select 'community_activity', min(month), max(month)
     from {{ ref('stg_community_activity') }}
 
     union all
@@ -50,7 +50,7 @@ ranges as (
     select
         'workforce',
         min(cast({{ dbt.date_trunc('month', 'census_date') }} as date)),
-        max(cast({{ dbt.date_trunc('month', 'census_date') }} as date)),
+        max(cast({{ dbt.date_trunc('month', 'census_date') }} as date))
     from {{ ref('stg_workforce') }}
 
     union all
@@ -58,7 +58,7 @@ ranges as (
     select
         dataset,
         min({{ financial_year_start_from_label('financial_year') }}),
-        max(cast({{ dbt.dateadd('month', 11, financial_year_start_from_label('financial_year')) }} as date)),
+        max(cast({{ dbt.dateadd('month', 11, financial_year_start_from_label('financial_year')) }} as date))
     from financial_years
     group by dataset
 
@@ -67,7 +67,7 @@ ranges as (
     select
         'prem_responses',
         min({{ survey_wave_start('survey_wave') }}),
-        max(cast({{ dbt.dateadd('month', 11, survey_wave_start('survey_wave')) }} as date)),
+        max(cast({{ dbt.dateadd('month', 11, survey_wave_start('survey_wave')) }} as date))
     from waves
 
 )
@@ -75,6 +75,6 @@ ranges as (
 select
     dataset,
     first_month,
-    last_month,
+    last_month
 from ranges
 where first_month is not null

@@ -6,7 +6,7 @@ with bounds as (
 
     select
         min(first_month) as first_month,
-        max(last_month) as last_month,
+        max(last_month) as last_month
     from {{ ref('int_data_months') }}
 
 ),
@@ -26,7 +26,7 @@ month_periods as (
         'month' as period_grain,
         month as period_start,
         {{ month_end('month') }} as period_end,
-        {{ month_label('month') }} as period_label,
+        {{ month_label('month') }} as period_label
     from months
 
 ),
@@ -35,7 +35,7 @@ financial_years as (
 
     select distinct
         'financial_year' as period_grain,
-        {{ financial_year_start('month') }} as period_start,
+        {{ financial_year_start('month') }} as period_start
     from months
 
 ),
@@ -47,7 +47,7 @@ financial_year_periods as (
         period_start,
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 12, 'period_start')) }} as date)
             as period_end,
-        {{ financial_year_label('period_start') }} as period_label,
+        {{ financial_year_label('period_start') }} as period_label
     from financial_years
 
 ),
@@ -58,7 +58,7 @@ rolling_periods as (
         'rolling_12m' as period_grain,
         cast({{ dbt.dateadd('month', -11, 'month') }} as date) as period_start,
         {{ month_end('month') }} as period_end,
-        {{ dbt.concat(["'12m to '", month_label('month')]) }} as period_label,
+        {{ dbt.concat(["'12m to '", month_label('month')]) }} as period_label
     from months
     where extract(month from month) in (3, 6, 9, 12)
 
@@ -70,7 +70,7 @@ survey_wave_periods as (
         'survey_wave' as period_grain,
         {{ survey_wave_start('survey_wave') }} as period_start,
         {{ survey_wave_end('survey_wave') }} as period_end,
-        survey_wave as period_label,
+        survey_wave as period_label
     from {{ ref('stg_prem_responses') }}
 
 ),
@@ -91,7 +91,7 @@ select
     period_grain,
     period_start,
     period_end,
-    period_label,
+    period_label
 from all_periods
 where period_start >= (select first_month from bounds)
     and period_end <= {{ month_end('(select last_month from bounds)') }}

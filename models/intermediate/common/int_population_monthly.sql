@@ -16,7 +16,7 @@ chosen_extract as (
 
 deprivation as (
 
-    select lsoa_code, imd_quintile, from {{ ref('stg_lsoa_deprivation') }}
+    select lsoa_code, imd_quintile from {{ ref('stg_lsoa_deprivation') }}
 
 ),
 
@@ -28,7 +28,7 @@ by_lsoa as (
         deprivation.imd_quintile,
         population.sex,
         population.age_band,
-        sum(population.patients) as patients,
+        sum(population.patients) as patients
     from population
     left join deprivation on population.lsoa_code = deprivation.lsoa_code
     group by all
@@ -41,7 +41,7 @@ select
     by_lsoa.imd_quintile,
     by_lsoa.sex,
     by_lsoa.age_band,
-    by_lsoa.patients,
+    by_lsoa.patients
 from chosen_extract
 inner join by_lsoa
     on chosen_extract.practice_code = by_lsoa.practice_code

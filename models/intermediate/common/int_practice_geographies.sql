@@ -5,7 +5,7 @@
 with month_ends as (
 
     -- every period ends on a month end inside the span of the loaded data
-    select period_end,
+    select period_end
     from {{ ref('int_periods') }}
     where period_grain = 'month'
 
@@ -29,7 +29,7 @@ candidate_rows as (
                 case when organisations.valid_from <= month_ends.period_end
                     then organisations.valid_from end desc,
                 organisations.valid_from
-        ) as preference,
+        ) as preference
     from month_ends
     cross join organisations
 
@@ -44,23 +44,23 @@ valid_rows as (
 long_form as (
 
     select period_end, practice_code, 'practice' as geography_type,
-        practice_code as geography_code, practice_name as geography_name,
+        practice_code as geography_code, practice_name as geography_name
     from valid_rows
     union all
-    select period_end, practice_code, 'pcn', pcn_code, pcn_name, from valid_rows
+    select period_end, practice_code, 'pcn', pcn_code, pcn_name from valid_rows
     union all
-    select period_end, practice_code, 'neighbourhood', neighbourhood_code, neighbourhood_name,
+    select period_end, practice_code, 'neighbourhood', neighbourhood_code, neighbourhood_name
     from valid_rows
     union all
-    select period_end, practice_code, 'place', place_code, place_name, from valid_rows
+    select period_end, practice_code, 'place', place_code, place_name from valid_rows
     union all
-    select period_end, practice_code, 'icb', icb_code, icb_name, from valid_rows
+    select period_end, practice_code, 'icb', icb_code, icb_name from valid_rows
     union all
-    select period_end, practice_code, 'provider', provider_code, provider_name,
+    select period_end, practice_code, 'provider', provider_code, provider_name
     from valid_rows
     where provider_code is not null
     union all
-    select period_end, practice_code, 'all', 'all', 'All organisations loaded', from valid_rows
+    select period_end, practice_code, 'all', 'all', 'All organisations loaded' from valid_rows
 
 )
 
@@ -69,5 +69,5 @@ select
     practice_code,
     geography_type,
     geography_code,
-    geography_name,
+    geography_name
 from long_form

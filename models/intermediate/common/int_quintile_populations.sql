@@ -21,7 +21,7 @@ select
     geographies.geography_type,
     geographies.geography_code,
     population.imd_quintile,
-    sum(population.patients) as patients,
+    sum(population.patients) as patients
 from population
 inner join geographies
     on population.practice_code = geographies.practice_code

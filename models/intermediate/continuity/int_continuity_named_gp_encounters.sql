@@ -6,14 +6,7 @@
 
 with encounters as (
 
-    select
-        practice_code,
-        patient_id,
-        clinician_id,
-        month,
-        sum(encounters) as encounters
-    from {{ ref('int_continuity_encounters_sequenced') }}
-    group by practice_code, patient_id, clinician_id, month
+    select * from {{ ref('int_continuity_encounters_sequenced') }}
 
 ),
 

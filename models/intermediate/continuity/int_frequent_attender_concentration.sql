@@ -1,12 +1,14 @@
 -- Share of GP encounters made by the top 5% of attending patients, per financial year and
 -- geography. Not summable, so built at every geography from patient-level counts: at a
--- practice a patient's encounters there; at a wider geography the sum of the patient's
+-- practice, a patient's encounters there; at a wider geography, the sum of the patient's
 -- encounters at all of its practices (patient_id is stable across practices).
--- k = ceil(patients with >= 1 encounter / 20), computed exactly (0.05 x n in floating point
--- can land just above a whole number). The top k are taken most encounters first, ties by
--- patient_id; tied patients have equal counts, so the sum over the top k is the same
--- whichever of them are taken, and it is formed from the distribution of counts per
--- geography (how many patients had each count) instead of sorting patients.
+-- k = ceil(attending patients / 20), exact in integers (0.05 x n in floating point can land
+-- just above a whole number). The top k are taken most encounters first, ties by
+-- patient_id; tied patients have equal counts, so the sum over the top k does not depend on
+-- which of them are taken, and it is formed from each geography's distribution of counts
+-- (how many patients had each count). Patients seen at one practice in the year add their
+-- count to that practice's distribution, which sums up the hierarchy; only patients seen at
+-- several practices are followed one by one.
 
 with periods as (
 
@@ -16,7 +18,17 @@ with periods as (
 
 encounters as (
 
-    select * from {{ ref('int_continuity_encounters_sequenced') }}
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.period_label,
+        sequenced.practice_code,
+        sequenced.patient_id,
+        sequenced.encounters
+    from {{ ref('int_continuity_encounters_sequenced') }} as sequenced
+    inner join periods
+        on sequenced.month between periods.period_start and periods.period_end
 
 ),
 
@@ -26,52 +38,87 @@ geographies as (
 
 ),
 
-practice_patient_counts as (
+patient_counts as (
 
     select
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end,
-        periods.period_label,
-        encounters.practice_code,
-        encounters.patient_id,
-        sum(encounters.encounters) as encounters
+        period_start,
+        patient_id,
+        min(practice_code) as first_practice_code,
+        max(practice_code) as last_practice_code,
+        sum(encounters) as encounters
     from encounters
-    inner join periods
-        on encounters.month between periods.period_start and periods.period_end
-    group by
-        periods.period_grain,
-        periods.period_start,
-        periods.period_end,
-        periods.period_label,
-        encounters.practice_code,
-        encounters.patient_id
+    group by period_start, patient_id
 
 ),
 
-geography_patient_counts as (
+single_practice_distribution as (
 
     select
-        practice_patient_counts.period_grain,
-        practice_patient_counts.period_start,
-        practice_patient_counts.period_end,
-        practice_patient_counts.period_label,
-        geographies.geography_type,
-        geographies.geography_code,
-        practice_patient_counts.patient_id,
-        sum(practice_patient_counts.encounters) as encounters
-    from practice_patient_counts
-    inner join geographies
-        on practice_patient_counts.practice_code = geographies.practice_code
-        and practice_patient_counts.period_end = geographies.period_end
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.period_label,
+        patient_counts.first_practice_code as practice_code,
+        patient_counts.encounters,
+        count(*) as patients
+    from patient_counts
+    inner join periods on patient_counts.period_start = periods.period_start
+    where patient_counts.first_practice_code = patient_counts.last_practice_code
     group by
-        practice_patient_counts.period_grain,
-        practice_patient_counts.period_start,
-        practice_patient_counts.period_end,
-        practice_patient_counts.period_label,
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.period_label,
+        patient_counts.first_practice_code,
+        patient_counts.encounters
+
+),
+
+single_practice_geography_distribution as (
+
+    select
+        single_practice_distribution.period_grain,
+        single_practice_distribution.period_start,
+        single_practice_distribution.period_end,
+        single_practice_distribution.period_label,
         geographies.geography_type,
         geographies.geography_code,
-        practice_patient_counts.patient_id
+        single_practice_distribution.encounters,
+        single_practice_distribution.patients
+    from single_practice_distribution
+    inner join geographies
+        on single_practice_distribution.practice_code = geographies.practice_code
+        and single_practice_distribution.period_end = geographies.period_end
+
+),
+
+multi_practice_geography_counts as (
+
+    select
+        encounters.period_grain,
+        encounters.period_start,
+        encounters.period_end,
+        encounters.period_label,
+        geographies.geography_type,
+        geographies.geography_code,
+        encounters.patient_id,
+        sum(encounters.encounters) as encounters
+    from encounters
+    inner join patient_counts
+        on encounters.period_start = patient_counts.period_start
+        and encounters.patient_id = patient_counts.patient_id
+        and patient_counts.first_practice_code <> patient_counts.last_practice_code
+    inner join geographies
+        on encounters.practice_code = geographies.practice_code
+        and encounters.period_end = geographies.period_end
+    group by
+        encounters.period_grain,
+        encounters.period_start,
+        encounters.period_end,
+        encounters.period_label,
+        geographies.geography_type,
+        geographies.geography_code,
+        encounters.patient_id
 
 ),
 
@@ -85,8 +132,21 @@ count_distribution as (
         geography_type,
         geography_code,
         encounters,
-        count(*) as patients
-    from geography_patient_counts
+        sum(patients) as patients
+    from (
+        select * from single_practice_geography_distribution
+        union all
+        select
+            period_grain,
+            period_start,
+            period_end,
+            period_label,
+            geography_type,
+            geography_code,
+            encounters,
+            1 as patients
+        from multi_practice_geography_counts
+    ) as distributions
     group by
         period_grain,
         period_start,
@@ -108,10 +168,10 @@ ranked_counts as (
     from count_distribution
     window
         geography as (
-            partition by period_start, period_end, geography_type, geography_code
+            partition by period_start, geography_type, geography_code
         ),
         geography_counts_descending as (
-            partition by period_start, period_end, geography_type, geography_code
+            partition by period_start, geography_type, geography_code
             order by encounters desc
             rows between unbounded preceding and current row
         )

@@ -9,11 +9,19 @@
 --                       worse than the ICB;
 --   gap_narrowing:      the latest slope index of inequality is closer to zero than a year
 --                       before and that earlier SII lies outside the latest SII's 95% limits.
--- No latest value, or nothing to compare it with, means `not_assessed`.
+-- Values within floating-point rounding of each other (macro maturity_tolerance, 1e-9
+-- relative) count as equal. No latest value, or nothing to compare it with, means
+-- `not_assessed`.
 
 with readings as (
 
-    select * from {{ ref('int_maturity_metric_readings') }}
+    select
+        *,
+        {{ maturity_tolerance([
+            'latest_value', 'latest_lower_95', 'latest_upper_95',
+            'prior_value', 'prior_upper_95', 'prior_lower_95', 'icb_value',
+        ]) }} as tolerance,
+    from {{ ref('int_maturity_metric_readings') }}
 
 ),
 
@@ -39,10 +47,10 @@ judged as (
 
             when readings.rule = 'threshold' then
                 case criteria.operator
-                    when '>=' then readings.latest_value >= criteria.threshold
-                    when '>' then readings.latest_value > criteria.threshold
-                    when '<=' then readings.latest_value <= criteria.threshold
-                    when '<' then readings.latest_value < criteria.threshold
+                    when '>=' then readings.latest_value >= criteria.threshold - readings.tolerance
+                    when '>' then readings.latest_value > criteria.threshold + readings.tolerance
+                    when '<=' then readings.latest_value <= criteria.threshold + readings.tolerance
+                    when '<' then readings.latest_value < criteria.threshold - readings.tolerance
                 end
 
             when readings.rule = 'improving' then
@@ -59,14 +67,14 @@ judged as (
                         then
                             case readings.polarity
                                 when 'higher_is_better'
-                                    then readings.latest_value > readings.prior_value
+                                    then readings.latest_value > readings.prior_value + readings.tolerance
                                 when 'lower_is_better'
-                                    then readings.latest_value < readings.prior_value
+                                    then readings.latest_value < readings.prior_value - readings.tolerance
                             end
                     when readings.polarity = 'higher_is_better'
-                        then readings.latest_lower_95 > readings.prior_upper_95
+                        then readings.latest_lower_95 > readings.prior_upper_95 + readings.tolerance
                     when readings.polarity = 'lower_is_better'
-                        then readings.latest_upper_95 < readings.prior_lower_95
+                        then readings.latest_upper_95 < readings.prior_lower_95 - readings.tolerance
                 end
 
             when readings.rule = 'not_worse_than_icb' then
@@ -74,23 +82,26 @@ judged as (
                     when readings.icb_value is null then null
                     when readings.latest_lower_95 is null or readings.latest_upper_95 is null then
                         case readings.polarity
-                            when 'higher_is_better' then readings.latest_value >= readings.icb_value
-                            when 'lower_is_better' then readings.latest_value <= readings.icb_value
+                            when 'higher_is_better'
+                                then readings.latest_value >= readings.icb_value - readings.tolerance
+                            when 'lower_is_better'
+                                then readings.latest_value <= readings.icb_value + readings.tolerance
                         end
                     when readings.polarity = 'higher_is_better'
-                        then readings.icb_value <= readings.latest_upper_95
+                        then readings.icb_value <= readings.latest_upper_95 + readings.tolerance
                     when readings.polarity = 'lower_is_better'
-                        then readings.icb_value >= readings.latest_lower_95
+                        then readings.icb_value >= readings.latest_lower_95 - readings.tolerance
                 end
 
             when readings.rule = 'gap_narrowing' then
                 case
                     when readings.prior_value is null then null
-                    when abs(readings.latest_value) >= abs(readings.prior_value) then false
+                    when abs(readings.latest_value) >= abs(readings.prior_value) - readings.tolerance
+                        then false
                     when readings.latest_lower_95 is null or readings.latest_upper_95 is null
                         then true
-                    else readings.prior_value < readings.latest_lower_95
-                        or readings.prior_value > readings.latest_upper_95
+                    else readings.prior_value < readings.latest_lower_95 - readings.tolerance
+                        or readings.prior_value > readings.latest_upper_95 + readings.tolerance
                 end
         end as is_rule_met,
     from readings

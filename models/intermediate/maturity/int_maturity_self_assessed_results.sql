@@ -31,9 +31,9 @@ select
         when assessments.criterion_id is null
             then {{ dbt.concat(["'No self-assessment was returned for '", 'scope.assessment_period', "'.'"]) }}
         when assessments.evidence_url is null
-            then coalesce(assessments.evidence, '')
+            then coalesce(assessments.evidence, 'No evidence text was given.')
         else {{ dbt.concat([
-            "coalesce(assessments.evidence, '')",
+            "coalesce(assessments.evidence, 'No evidence text was given.')",
             "' (evidence: '",
             'assessments.evidence_url',
             "')'",

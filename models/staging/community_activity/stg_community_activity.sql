@@ -11,7 +11,7 @@ typed as (
         cast(practice_code as varchar) as practice_code,
         cast(service as varchar) as service,
         cast(contacts as bigint) as contacts,
-        cast(patients as bigint) as patients,
+        cast(patients as bigint) as patients
     from source
 
 )
@@ -21,6 +21,6 @@ select
     practice_code,
     service,
     sum(contacts) as contacts,
-    sum(patients) as patients,
+    sum(patients) as patients
 from typed
 group by all

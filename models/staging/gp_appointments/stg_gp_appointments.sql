@@ -15,7 +15,7 @@ renamed as (
         NATIONAL_CATEGORY as national_category,
         TIME_BETWEEN_BOOK_AND_APPT as booking_interval,
         APPT_STATUS as appt_status,
-        cast(COUNT_OF_APPOINTMENTS as bigint) as appointments,
+        cast(COUNT_OF_APPOINTMENTS as bigint) as appointments
     from source
 
 )
@@ -29,6 +29,6 @@ select
     national_category,
     booking_interval,
     appt_status,
-    sum(appointments) as appointments,
+    sum(appointments) as appointments
 from renamed
 group by all

@@ -11,5 +11,5 @@ select
     cast(patient_id as varchar) as patient_id,
     cast(clinician_id as varchar) as clinician_id,
     cast(clinician_role as varchar) as clinician_role,
-    cast(appt_mode as varchar) as appt_mode,
+    cast(appt_mode as varchar) as appt_mode
 from source

@@ -16,7 +16,7 @@ typed as (
         cast(acsc_category as varchar) as acsc_category,
         cast(events as bigint) as events,
         cast(bed_days as bigint) as bed_days,
-        cast(cost_gbp as double) as cost_gbp,
+        cast(cost_gbp as double) as cost_gbp
     from source
 
 )
@@ -31,6 +31,6 @@ select
     acsc_category,
     sum(events) as events,
     sum(bed_days) as bed_days,
-    sum(cost_gbp) as cost_gbp,
+    sum(cost_gbp) as cost_gbp
 from typed
 group by all

@@ -9,5 +9,5 @@ select
     cast(imd_decile as integer) as imd_decile,
     cast(imd_rank as integer) as imd_rank,
     cast(ceil(imd_decile / 2.0) as integer) as imd_quintile,
-    imd_decile <= 2 as is_core20,
+    imd_decile <= 2 as is_core20
 from source

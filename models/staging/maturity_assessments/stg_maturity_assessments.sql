@@ -12,5 +12,5 @@ select
     cast(status as varchar) as status,
     cast(evidence as varchar) as evidence,
     cast(evidence_url as varchar) as evidence_url,
-    cast(assessed_on as date) as assessed_on,
+    cast(assessed_on as date) as assessed_on
 from source

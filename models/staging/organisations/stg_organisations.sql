@@ -18,5 +18,5 @@ select
     cast(provider_code as varchar) as provider_code,
     cast(provider_name as varchar) as provider_name,
     cast(valid_from as date) as valid_from,
-    cast(valid_to as date) as valid_to,
+    cast(valid_to as date) as valid_to
 from source

@@ -14,5 +14,5 @@ select
     cast(ltc_count as integer) as ltc_count,
     cast(frailty as varchar) as frailty,
     cast(registered_from as date) as registered_from,
-    cast(registered_to as date) as registered_to,
+    cast(registered_to as date) as registered_to
 from source

@@ -10,7 +10,7 @@ typed as (
         cast(financial_year as varchar) as financial_year,
         cast(practice_code as varchar) as practice_code,
         cast(payment_category as varchar) as payment_category,
-        cast(amount_gbp as double) as amount_gbp,
+        cast(amount_gbp as double) as amount_gbp
     from source
 
 )
@@ -19,6 +19,6 @@ select
     financial_year,
     practice_code,
     payment_category,
-    sum(amount_gbp) as amount_gbp,
+    sum(amount_gbp) as amount_gbp
 from typed
 group by all

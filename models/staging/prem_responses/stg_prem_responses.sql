@@ -13,5 +13,5 @@ select
     cast(age_band as varchar) as age_band,
     cast(weight as double) as weight,
     cast(question_id as varchar) as question_id,
-    cast(response as varchar) as response,
+    cast(response as varchar) as response
 from source

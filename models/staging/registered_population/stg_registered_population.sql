@@ -12,7 +12,7 @@ typed as (
         cast(lsoa_code as varchar) as lsoa_code,
         cast(sex as varchar) as sex,
         cast(age_band as varchar) as age_band,
-        cast(patients as bigint) as patients,
+        cast(patients as bigint) as patients
     from source
 
 )
@@ -23,6 +23,6 @@ select
     lsoa_code,
     sex,
     age_band,
-    sum(patients) as patients,
+    sum(patients) as patients
 from typed
 group by all

@@ -11,7 +11,7 @@ typed as (
         cast(org_type as varchar) as org_type,
         cast(org_code as varchar) as org_code,
         cast(spend_category as varchar) as spend_category,
-        cast(amount_gbp as double) as amount_gbp,
+        cast(amount_gbp as double) as amount_gbp
     from source
 
 )
@@ -21,6 +21,6 @@ select
     org_type,
     org_code,
     spend_category,
-    sum(amount_gbp) as amount_gbp,
+    sum(amount_gbp) as amount_gbp
 from typed
 group by all

@@ -9,7 +9,7 @@ typed as (
     select
         cast(financial_year as varchar) as financial_year,
         cast(practice_code as varchar) as practice_code,
-        cast(weighted_patients as double) as weighted_patients,
+        cast(weighted_patients as double) as weighted_patients
     from source
 
 )
@@ -17,6 +17,6 @@ typed as (
 select
     financial_year,
     practice_code,
-    sum(weighted_patients) as weighted_patients,
+    sum(weighted_patients) as weighted_patients
 from typed
 group by all

@@ -14,7 +14,7 @@ typed as (
         cast(role as varchar) as role,
         cast(is_arrs_funded as boolean) as is_arrs_funded,
         cast(fte as double) as fte,
-        cast(headcount as bigint) as headcount,
+        cast(headcount as bigint) as headcount
     from source
 
 )
@@ -27,6 +27,6 @@ select
     role,
     is_arrs_funded,
     sum(fte) as fte,
-    sum(headcount) as headcount,
+    sum(headcount) as headcount
 from typed
 group by all

@@ -36,8 +36,21 @@ def parse(svg: str) -> ET.Element:
     return ET.fromstring(svg)
 
 
-def point(day: date, value: float, kind: str = "common_cause", mean: float | None = 15.0,
-          low: float | None = 5.0, high: float | None = 25.0) -> SpcPoint:
+def text_of(root: ET.Element, tag: str) -> str:
+    """The text of the chart's first `title` or `desc` element."""
+    element = root.find(f"{SVG}{tag}")
+    assert element is not None and element.text is not None
+    return element.text
+
+
+def point(
+    day: date,
+    value: float,
+    kind: str = "common_cause",
+    mean: float | None = 15.0,
+    low: float | None = 5.0,
+    high: float | None = 25.0,
+) -> SpcPoint:
     near_low = None if mean is None or low is None else mean - (mean - low) * 2 / 3
     near_high = None if mean is None or high is None else mean + (high - mean) * 2 / 3
     return SpcPoint(day, value, mean, low, high, near_low, near_high, kind)
@@ -95,10 +108,16 @@ def test_spc_chart_coordinates_are_hand_worked() -> None:
 
 def test_spc_chart_marks_each_point_type_by_shape() -> None:
     days = [date(2024, m, 1) for m in range(1, 6)]
-    kinds = ["common_cause", "special_cause_improvement", "special_cause_concern",
-             "special_cause_neutral_high", "common_cause"]
-    svg = spc_chart("Shapes", [point(d, 10 + i, k) for i, (d, k) in enumerate(zip(days, kinds,
-                                                                                   strict=True))])
+    kinds = [
+        "common_cause",
+        "special_cause_improvement",
+        "special_cause_concern",
+        "special_cause_neutral_high",
+        "common_cause",
+    ]
+    svg = spc_chart(
+        "Shapes", [point(d, 10 + i, k) for i, (d, k) in enumerate(zip(days, kinds, strict=True))]
+    )
     root = parse(svg)
     circles = root.findall(f"{SVG}circle")
     assert sorted(c.get("r") for c in circles) == ["2.2", "2.2", "3.4"]
@@ -114,14 +133,16 @@ def test_spc_chart_draws_rebased_limits_as_separate_steps() -> None:
 
 
 def test_spc_chart_has_text_alternatives() -> None:
-    points = [point(date(2024, m, 1), 10 + m, "special_cause_improvement" if m == 4 else
-                    "common_cause") for m in range(1, 5)]
+    points = [
+        point(date(2024, m, 1), 10 + m, "special_cause_improvement" if m == 4 else "common_cause")
+        for m in range(1, 5)
+    ]
     svg = spc_chart("Same-day share", points, decimals=1, suffix="%", target=12.0)
     root = parse(svg)
     assert root.get("role") == "img"
     assert root.get("aria-label") == "Same-day share"
-    assert root.find(f"{SVG}title").text == "Same-day share"  # type: ignore[union-attr]
-    assert root.find(f"{SVG}desc").text == (  # type: ignore[union-attr]
+    assert text_of(root, "title") == "Same-day share"
+    assert text_of(root, "desc") == (
         "Same-day share: 4 monthly values from Jan 24 to Apr 24. Latest Apr 24: 14.0%. "
         "Mean 15.0%; process limits 5.0% to 25.0%. Target 12.0%. "
         "Special cause: 1 point of special cause improvement."
@@ -197,8 +218,13 @@ def test_bar_chart_whiskers_and_suppressed_bars() -> None:
     170 - 30 = 140 and y(60) = 12, 128 units for 60: y(40) = 140 - 85.33 = 54.67, y(30) = 76,
     y(50) = 33.33 and y(45) = 44. Two slots of 143 from x = 46: the first centre is 117.5.
     """
-    svg = bar_chart("Rate by quintile", [Bar("Q1", 40, 30, 50), Bar("Q5", None, None, None)],
-                    decimals=1, suffix="%", reference=45.0)
+    svg = bar_chart(
+        "Rate by quintile",
+        [Bar("Q1", 40, 30, 50), Bar("Q5", None, None, None)],
+        decimals=1,
+        suffix="%",
+        reference=45.0,
+    )
     root = parse(svg)
     assert '<line x1="117.5" y1="76" x2="117.5" y2="33.33"' in svg  # whisker
     assert 'points="46,44 332,44"' in svg  # reference line
@@ -206,7 +232,7 @@ def test_bar_chart_whiskers_and_suppressed_bars() -> None:
     assert len(bars) == 1 and bars[0].get("y") == "54.67" and bars[0].get("height") == "85.33"
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "*" in texts
-    assert root.find(f"{SVG}desc").text == (  # type: ignore[union-attr]
+    assert text_of(root, "desc") == (
         "Rate by quintile. Q1: 40.0% (95% CI 30.0 to 50.0); Q5: not shown; All patients: 45.0%."
     )
 
@@ -231,7 +257,7 @@ def test_caterpillar_chart_sorts_highlights_and_marks_significance() -> None:
     bold = [t.text for t in root.iter(f"{SVG}text") if t.get("font-weight") == "bold"]
     assert bold == ["Mine"]
     assert len(root.findall(f"{SVG}polygon")) == 2  # Low and High exclude the ICB value
-    assert root.find(f"{SVG}desc").text == (  # type: ignore[union-attr]
+    assert text_of(root, "desc") == (
         "Benchmark. ICB: 20.0. Low 10.0 (lower); Mine 20.0 (similar); High 30.0 (higher)."
     )
 
@@ -246,17 +272,23 @@ def test_maturity_grid_fills_achieved_levels_and_marks_disagreement() -> None:
     assert texts.count("S E") == 1  # Leadership: both at level 2
     assert texts.count("S") == 1 and texts.count("E") == 1  # Access: 3 and 1
     assert texts.count("!") == 1
-    assert "Access: level 1 achieved, self-assessed 3, evidenced 1, self-assessment and " \
-        "evidence disagree" in root.find(f"{SVG}desc").text  # type: ignore[operator]
+    assert (
+        "Access: level 1 achieved, self-assessed 3, evidenced 1, self-assessment and "
+        "evidence disagree" in text_of(root, "desc")
+    )
 
 
 def test_chart_text_is_escaped() -> None:
     nasty = 'North & East <b>Bold</b> </style> {{ 7*7 }} "q"'
-    svg = caterpillar_chart(nasty, [CaterpillarUnit(nasty, 1, 0.5, 1.5, True),
-                                    CaterpillarUnit("Other", 2, 1.5, 2.5)], 1.5, nasty)
+    svg = caterpillar_chart(
+        nasty,
+        [CaterpillarUnit(nasty, 1, 0.5, 1.5, True), CaterpillarUnit("Other", 2, 1.5, 2.5)],
+        1.5,
+        nasty,
+    )
     assert "<b>" not in svg and "</style>" not in svg
     root = parse(svg)
     assert root.get("aria-label") == nasty
-    assert root.find(f"{SVG}title").text == nasty  # type: ignore[union-attr]
+    assert text_of(root, "title") == nasty
     grid = parse(maturity_grid(nasty, [MaturityRow(nasty[:30], 1, 1, 1, False)]))
-    assert grid.find(f"{SVG}title").text == nasty  # type: ignore[union-attr]
+    assert text_of(grid, "title") == nasty

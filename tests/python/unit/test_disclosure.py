@@ -585,6 +585,17 @@ def monthly(code: str, suppressed_months: Iterable[int]) -> list[dict[str, objec
     ]
 
 
+def test_spc_hides_the_variation_icon_when_the_last_point_is_suppressed() -> None:
+    rows = spc_rows("A1", [10, 12, 11])
+    for row in rows:
+        row["variation_icon"] = "common_cause"
+    result = protect_spc(pl.DataFrame(rows), pl.DataFrame(monthly("A1", [3])))
+    assert result["variation_icon"].to_list() == [None, None, None]
+    earlier = protect_spc(pl.DataFrame(rows), pl.DataFrame(monthly("A1", [2])))
+    assert earlier["variation_icon"].to_list() == ["common_cause"] * 3
+    assert earlier["value"].to_list() == [10, None, 11]
+
+
 def test_spc_hides_a_suppressed_point_and_its_series_limits() -> None:
     spc = pl.DataFrame([*spc_rows("A1", [10, 12, 11]), *spc_rows("A2", [9, 13, 10])])
     protected = pl.DataFrame([*monthly("A1", [3]), *monthly("A2", [])])
@@ -599,7 +610,7 @@ def test_spc_hides_a_suppressed_point_and_its_series_limits() -> None:
     assert a1["target"].to_list() == [12.0, 12.0, 12.0]
     assert a1["suppressed_columns"].to_list() == [
         "mean|lower_process_limit|upper_process_limit|lower_near_limit|upper_near_limit|"
-        "assurance_icon",
+        "variation_icon|assurance_icon",
     ] * 2 + [
         "value|mean|lower_process_limit|upper_process_limit|lower_near_limit|"
         "upper_near_limit|point_type|variation_icon|assurance_icon"

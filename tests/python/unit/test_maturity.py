@@ -171,7 +171,9 @@ def test_every_default_level_has_two_to_four_criteria() -> None:
 
 def test_metric_domains_have_a_metric_criterion_at_every_level() -> None:
     matrix, _ = read_matrix(default_matrix_dir())
-    metric_levels = {(c.domain_id, c.level) for c in matrix.criteria if c.criterion_kind == "metric"}
+    metric_levels = {
+        (c.domain_id, c.level) for c in matrix.criteria if c.criterion_kind == "metric"
+    }
     for domain in METRIC_DOMAINS:
         assert {level for d, level in metric_levels if d == domain} == {1, 2, 3, 4}
 
@@ -300,8 +302,10 @@ def test_unknown_metric_ids_are_refused(tmp_path: Path, catalogue: Path) -> None
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({"rule": "better"}, "rule 'better' must be one of threshold, improving, "
-         "not_worse_than_icb, gap_narrowing"),
+        (
+            {"rule": "better"},
+            "rule 'better' must be one of threshold, improving, not_worse_than_icb, gap_narrowing",
+        ),
         ({"operator": "=>"}, "a threshold rule needs operator one of >= > <= <, not '=>'"),
         ({"operator": ""}, "a threshold rule needs operator one of >= > <= <, not ''"),
         ({"threshold": "forty"}, "threshold 'forty' is not a number"),
@@ -312,18 +316,30 @@ def test_unknown_metric_ids_are_refused(tmp_path: Path, catalogue: Path) -> None
         ),
         ({"breakdown_type": "ethnicity"}, "breakdown_type 'ethnicity' is not a breakdown"),
         (
-            {"breakdown_type": "cohort", "breakdown_value": "frial", "metric_id": "continuity_coc",
-             "period_grain": "financial_year"},
+            {
+                "breakdown_type": "cohort",
+                "breakdown_value": "frial",
+                "metric_id": "continuity_coc",
+                "period_grain": "financial_year",
+            },
             "breakdown_value 'frial' is not a value of breakdown 'cohort'",
         ),
-        ({"breakdown_type": "imd_quintile", "breakdown_value": "1"},
-         "same_day_share has no 'imd_quintile' breakdown"),
-        ({"period_grain": "financial_year"},
-         "period_grain 'financial_year' is not a grain of same_day_share (month)"),
-        ({"geography_level": "region"},
-         "geography_level 'region' must be one of neighbourhood, place, icb"),
-        ({"metric_id": "spend_share", "period_grain": "financial_year"},
-         "spend_share exists only for place and ICB: set geography_level to place"),
+        (
+            {"breakdown_type": "imd_quintile", "breakdown_value": "1"},
+            "same_day_share has no 'imd_quintile' breakdown",
+        ),
+        (
+            {"period_grain": "financial_year"},
+            "period_grain 'financial_year' is not a grain of same_day_share (month)",
+        ),
+        (
+            {"geography_level": "region"},
+            "geography_level 'region' must be one of neighbourhood, place, icb",
+        ),
+        (
+            {"metric_id": "spend_share", "period_grain": "financial_year"},
+            "spend_share exists only for place and ICB: set geography_level to place",
+        ),
     ],
 )
 def test_bad_rule_syntax_is_refused(
@@ -339,11 +355,21 @@ def test_bad_rule_syntax_is_refused(
     ("fields", "problem"),
     [
         (
-            {"rule": "improving", "metric_id": "face_to_face_share", "operator": "", "threshold": ""},
+            {
+                "rule": "improving",
+                "metric_id": "face_to_face_share",
+                "operator": "",
+                "threshold": "",
+            },
             "face_to_face_share is neutral (neither higher nor lower is better): no improving",
         ),
         (
-            {"rule": "not_worse_than_icb", "operator": "", "threshold": "", "geography_level": "icb"},
+            {
+                "rule": "not_worse_than_icb",
+                "operator": "",
+                "threshold": "",
+                "geography_level": "icb",
+            },
             "not_worse_than_icb compares with the ICB, so geography_level cannot be icb",
         ),
         (
@@ -351,9 +377,15 @@ def test_bad_rule_syntax_is_refused(
             "same_day_share has no imd_quintile breakdown, so it has no inequality gap",
         ),
         (
-            {"rule": "gap_narrowing", "operator": "", "threshold": "", "metric_id": "continuity_coc",
-             "period_grain": "financial_year", "breakdown_type": "cohort",
-             "breakdown_value": "frail"},
+            {
+                "rule": "gap_narrowing",
+                "operator": "",
+                "threshold": "",
+                "metric_id": "continuity_coc",
+                "period_grain": "financial_year",
+                "breakdown_type": "cohort",
+                "breakdown_value": "frail",
+            },
             "a gap_narrowing rule reads the whole gap: breakdown must be all",
         ),
     ],
@@ -393,9 +425,7 @@ def test_bad_kinds_levels_and_ids_are_refused(tmp_path: Path, catalogue: Path) -
     ]
 
 
-def test_dependencies_must_name_criteria_of_the_same_kind(
-    tmp_path: Path, catalogue: Path
-) -> None:
+def test_dependencies_must_name_criteria_of_the_same_kind(tmp_path: Path, catalogue: Path) -> None:
     directory = with_criteria(
         tmp_path,
         self_row("alpha_2_self", 2, depends_on="alpha_1_self|alpha_9_self"),

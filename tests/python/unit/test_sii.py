@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+import yaml  # type: ignore[import-untyped]
 
 from metrics_cli.sii import (
     INEQUALITY_COLUMNS,
@@ -21,6 +23,7 @@ from metrics_cli.sii import (
     REASON_NO_POPULATION,
     REASON_NO_QUINTILE_1_OR_5,
     REASON_QUINTILE_MISSING,
+    REASON_RII_UNDEFINED,
     Z_95,
     inequality_frame,
     percentile_positions,
@@ -175,9 +178,9 @@ WAVE = ("survey_wave", date(2024, 1, 1), date(2024, 12, 31), "2024")
 CATALOGUE = pl.DataFrame(
     {
         "metric_id": ["dna_rate", "ae_attendance_rate", "payments_per_weighted_patient",
-                      "prem_overall_experience_positive"],
-        "method": ["wilson", "byars", "none", "wilson"],
-        "multiplier": [100.0, 1000.0, 1.0, 100.0],
+                      "prem_overall_experience_positive", "continuity_upc"],
+        "method": ["wilson", "byars", "none", "wilson", "t_mean"],
+        "multiplier": [100.0, 1000.0, 1.0, 100.0, 1.0],
     }
 )  # fmt: skip
 
@@ -353,6 +356,19 @@ def test_survey_waves_average_the_monthly_populations_of_the_wave() -> None:
     assert row["rii"] == pytest.approx(95 / 45, abs=1e-12)
 
 
+def test_rii_is_undefined_when_the_line_starts_at_zero() -> None:
+    """Equal populations, ranks .1 .. .9, values .1 .. .9: the line is y = rank, so the
+    intercept (the fitted value at rank 0) is 0 and the RII has no value; SII is 1."""
+    rows = _rows("continuity_upc", FY, PCN, [0.1, 0.3, 0.5, 0.7, 0.9], spread=0.05)
+    populations = pl.DataFrame(_populations(FY, PCN, [500.0] * 5))
+    frame = inequality_frame(_frame(rows), CATALOGUE, populations, repetitions=1000)
+    row = frame.row(0, named=True)
+    assert row["sii"] == pytest.approx(1.0, abs=1e-12)
+    assert row["sii_lower_95"] < 1.0 < row["sii_upper_95"]
+    assert row["rii"] is None and row["rii_lower_95"] is None and row["rii_upper_95"] is None
+    assert row["not_calculated_reason"] == REASON_RII_UNDEFINED
+
+
 def test_inequality_frame_is_reproducible_and_ignores_other_breakdowns() -> None:
     rows = _rows("ae_attendance_rate", FY, PCN, [30.0, 28.0, 25.0, 22.0, 20.0])
     sex = {**rows[0], "breakdown_type": "sex", "breakdown_value": "F", "value": 1.0}
@@ -377,3 +393,9 @@ def test_inequality_frame_of_no_rows_has_the_mart_columns() -> None:
     assert tuple(frame.columns) == INEQUALITY_COLUMNS
     assert frame.schema["sii"] == pl.Float64
     assert frame.schema["not_calculated_reason"] == pl.String
+
+
+def test_mart_documents_every_column_in_order() -> None:
+    path = Path(__file__).resolve().parents[3] / "models" / "marts" / "_spc_inequality.yml"
+    models = {m["name"]: m for m in yaml.safe_load(path.read_text())["models"]}
+    assert [c["name"] for c in models["inequality_gaps"]["columns"]] == list(INEQUALITY_COLUMNS)

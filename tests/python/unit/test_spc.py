@@ -11,11 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml  # type: ignore[import-untyped]
 
-from metrics_cli.spc import SPC_COLUMNS, spc_frame, spc_points, xmr_chart
+from metrics_cli.spc import (
+    ASSURANCE_ICONS,
+    POINT_TYPES,
+    SPC_COLUMNS,
+    VARIATION_ICONS,
+    spc_frame,
+    spc_points,
+    xmr_chart,
+)
 
 MDC_EXAMPLE = [1, 2, 1, 2, 10, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1]
 BASELINE = [10.0, 12.0] * 6
@@ -476,3 +486,18 @@ def test_spc_frame_of_no_rows_has_the_mart_columns() -> None:
     assert frame.schema["mean"] == pl.Float64
     assert frame.schema["point_type"] == pl.String
     assert frame.schema["is_last_point"] == pl.Boolean
+
+
+def test_mart_tests_accept_exactly_the_values_the_code_writes() -> None:
+    """The accepted_values tests in _spc_inequality.yml list the same vocabularies."""
+    path = Path(__file__).resolve().parents[3] / "models" / "marts" / "_spc_inequality.yml"
+    models = {m["name"]: m for m in yaml.safe_load(path.read_text())["models"]}
+    accepted = {}
+    for column in models["metric_spc"]["columns"]:
+        for test in column.get("data_tests", []):
+            if isinstance(test, dict) and "accepted_values" in test:
+                accepted[column["name"]] = tuple(test["accepted_values"]["arguments"]["values"])
+    assert accepted["point_type"] == POINT_TYPES
+    assert accepted["variation_icon"] == VARIATION_ICONS
+    assert accepted["assurance_icon"] == ASSURANCE_ICONS
+    assert [c["name"] for c in models["metric_spc"]["columns"]] == list(SPC_COLUMNS)

@@ -180,6 +180,40 @@ def test_an_unreadable_file_is_a_file_error(
     assert report.datasets["organisations"].refused
 
 
+def test_a_row_with_more_fields_than_the_header_makes_the_file_unreadable(
+    tmp_path: Path,
+) -> None:
+    data = inputs(tmp_path)
+    with (data / "registered_population.csv").open("a") as handle:
+        handle.write("2024-04-01,A81001,E01012345,M,5-9,4,surplus\n")
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == [
+        "registered_population.csv: unreadable: found more fields than defined in 'Schema'"
+    ]
+    assert report.datasets["registered_population"].refused
+    assert not (tmp_path / "out" / "registered_population.parquet").exists()
+
+
+def test_an_identifier_in_a_later_chunk_discards_what_was_already_written(
+    tmp_path: Path,
+) -> None:
+    data = inputs(tmp_path)
+    rows = [encounter(1), encounter(2, appt_mode="Phone"), encounter(3, clinician_id="4010232137")]
+    write(data, "gp_encounters", rows)
+
+    report = validate(tmp_path, data, chunk_rows=1)
+
+    assert report.file_errors == [
+        "gp_encounters.csv: direct identifiers found: NHS numbers in column clinician_id "
+        "(1 rows); the whole file is refused"
+    ]
+    assert counts(report, "gp_encounters") == (3, 0, 3, True)
+    assert not (tmp_path / "out" / "gp_encounters.parquet").exists()
+    assert not (tmp_path / "out" / "quarantine" / "gp_encounters.csv").exists()
+
+
 def test_a_valid_nhs_number_in_any_column_refuses_the_file(tmp_path: Path) -> None:
     data = inputs(tmp_path)
     rows = [
@@ -601,3 +635,20 @@ def test_nothing_is_lost_whatever_the_rows_and_chunks(
     if bad:
         held = pl.read_csv(tmp_path / "out" / "quarantine" / "gp_encounters.csv")
         assert held.height == bad
+
+
+def test_the_report_keeps_the_first_ten_thousand_problems_and_counts_them_all(
+    tmp_path: Path,
+) -> None:
+    data = inputs(tmp_path)
+    bad = pl.DataFrame({**{k: [v] * 10_005 for k, v in POPULATION.items()}, "sex": ["U"] * 10_005})
+    bad.write_csv(data / "registered_population.csv")
+
+    report = validate(tmp_path, data)
+
+    assert len(report.problems) == 10_000
+    assert report.problem_count == report.row_problem_count == 10_005
+    assert report.problems[-1].row == 10_000
+    lines = (tmp_path / "out" / "problems.csv").read_text().splitlines()
+    assert len(lines) == 1 + 10_005
+    assert "Row problems (first 20 of 10,005):" in format_report(report)

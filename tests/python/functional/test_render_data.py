@@ -1,0 +1,298 @@
+"""What reports print, before any HTML: formatting, period and change rules, key messages
+traced to the mart rows behind them, and the choice of rows from the fixture warehouse."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: report_fixture
+
+from report_fixture import build_report_warehouse
+
+from metrics_cli.report_data import (
+    Figure,
+    Metric,
+    ReportData,
+    ReportPeriod,
+    assessment_period_end,
+    build_report,
+    catalogue_frame,
+    choose_assessment_periods,
+    classify_change,
+    connect,
+    disclosed_metric_values,
+    disclosure_settings,
+    format_count,
+    format_interval,
+    format_value,
+    in_sentence,
+    list_scopes,
+    load_metric_values,
+    load_practice_geographies,
+    locate_tables,
+    minus_one_year,
+    resolve_period,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "printed"),
+    [
+        (45.8312, "%", "45.8%"),
+        (1234.56, "per 100,000", "1,234.6"),
+        (31.25, "per 1,000", "31.2"),  # round half to even, as Python's format does
+        (0.51249, "index", "0.512"),
+        (6.4567, "FTE per 10,000", "6.46"),
+        (163.456, "£", "£163.46"),
+        (-41250.4, "£", "−£41,250"),
+        (1.54, "percentage points", "+1.5 pp"),
+        (-0.25, "percentage points", "−0.2 pp"),
+        (0.0, "percentage points", "0.0 pp"),
+        (None, "%", "–"),
+    ],
+)
+def test_format_value(value: float | None, unit: str, printed: str) -> None:
+    assert format_value(value, unit) == printed
+
+
+def test_format_interval_and_counts() -> None:
+    assert format_interval(41.234, 45.987, "%") == "41.2 to 46.0"
+    assert format_interval(None, 3.0, "%") == "–"
+    assert format_count(2815.0, False) == "2,815"
+    assert format_count(None, True) == "*"
+    assert format_count(None, False) == "–"
+
+
+def test_in_sentence_keeps_acronyms() -> None:
+    assert in_sentence("A&E attendance rate") == "A&E attendance rate"
+    assert in_sentence("GP full-time equivalents") == "GP full-time equivalents"
+    assert in_sentence("Emergency admissions") == "emergency admissions"
+
+
+def test_minus_one_year() -> None:
+    assert minus_one_year(date(2025, 6, 30)) == date(2024, 6, 30)
+    assert minus_one_year(date(2024, 2, 29)) == date(2023, 2, 28)
+
+
+def test_assessment_periods() -> None:
+    assert assessment_period_end("2025/26 Q1") == date(2025, 6, 30)
+    assert assessment_period_end("2025/26 Q3") == date(2025, 12, 31)
+    assert assessment_period_end("2025/26 Q4") == date(2026, 3, 31)
+    assert assessment_period_end("2025/26") == date(2026, 3, 31)
+    assert assessment_period_end("spring") is None
+    labels = ["2025/26 Q1", "2024/25 Q4", "2025/26 Q2", "2024/25 Q4"]
+    assert choose_assessment_periods(labels, date(2025, 6, 30)) == ("2025/26 Q1", "2024/25 Q4")
+    assert choose_assessment_periods(labels, date(2025, 3, 31)) == ("2024/25 Q4", None)
+    assert choose_assessment_periods(labels, date(2024, 1, 31)) == (None, None)
+    assert choose_assessment_periods(["b", "a"], date(2024, 1, 31)) == ("b", "a")
+
+
+def metric(polarity: str) -> Metric:
+    return Metric(
+        "m", "M", "", "%", "wilson", polarity, "access", "", ("gp_appointments",), ("all",)
+    )
+
+
+def figure(value: float | None, lower: float | None, upper: float | None) -> Figure:
+    return Figure(
+        "m",
+        "month",
+        date(2025, 6, 1),
+        date(2025, 6, 30),
+        "2025-06",
+        "neighbourhood",
+        "NB1",
+        "all",
+        "all",
+        50.0,
+        100.0,
+        100.0,
+        value,
+        lower,
+        upper,
+        "wilson",
+        "similar",
+        None,
+        False,
+    )
+
+
+def test_classify_change_needs_separate_intervals() -> None:
+    now, before = figure(50, 45, 55), figure(40, 35, 44.9)
+    assert classify_change(metric("higher_is_better"), now, before) == "improved"
+    assert classify_change(metric("lower_is_better"), now, before) == "worsened"
+    assert classify_change(metric("neutral"), now, before) == "higher"
+    touching = figure(40, 35, 45)  # upper limit 45 meets the current lower limit: overlap
+    assert classify_change(metric("higher_is_better"), now, touching) == "no_significant_change"
+    assert classify_change(metric("higher_is_better"), now, None) == "not_comparable"
+    assert (
+        classify_change(metric("higher_is_better"), figure(5, None, None), figure(4, None, None))
+        == "higher"
+    )
+    assert (
+        classify_change(metric("higher_is_better"), figure(None, None, None), before)
+        == "not_comparable"
+    )
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_report_warehouse(tmp_path_factory.mktemp("data") / "warehouse.duckdb")
+
+
+def report_for(warehouse: Path, scope: tuple[str, str], label: str | None = None) -> ReportData:
+    with connect(warehouse) as con:
+        tables = locate_tables(con)
+        period = resolve_period(con, tables, label)
+        threshold, rounding = disclosure_settings(con)
+        disclosed = disclosed_metric_values(
+            load_metric_values(con, tables, ["QXX"]),
+            catalogue_frame(con, tables),
+            load_practice_geographies(con, tables, ["QXX"]),
+            threshold,
+            rounding,
+        )
+        return build_report(con, tables, disclosed.lazy(), scope, period, date(2025, 7, 14))
+
+
+def test_default_period_is_the_latest_month(warehouse: Path) -> None:
+    with connect(warehouse) as con:
+        tables = locate_tables(con)
+        assert resolve_period(con, tables, None) == ReportPeriod("2025-06", date(2025, 6, 30))
+        assert resolve_period(con, tables, "12m to 2024-12") == ReportPeriod(
+            "12m to 2024-12", date(2024, 12, 31)
+        )
+        assert list_scopes(con, tables, date(2025, 6, 30)) == [
+            ("neighbourhood", "NB1"),
+            ("neighbourhood", "NB2"),
+            ("neighbourhood", "NB3"),
+            ("provider", "PRV1"),
+            ("place", "PL1"),
+            ("place", "PL2"),
+            ("icb", "QXX"),
+        ]
+
+
+def test_connection_is_read_only(warehouse: Path) -> None:
+    with connect(warehouse) as con, pytest.raises(duckdb.Error):
+        con.execute("create table scratch (x integer)")
+
+
+def test_context_of_a_neighbourhood(warehouse: Path) -> None:
+    report = report_for(warehouse, ("neighbourhood", "NB1"))
+    context = report.context
+    assert context.scope.label == "North Riverside (NB1)"
+    assert context.parent is not None and context.parent.code == "PL1"
+    assert context.icb is not None and context.icb.name == "Example Integrated Care Board"
+    assert [g.code for g in context.peers] == ["NB1", "NB2", "NB3"]
+    assert context.practices == ("P001", "P002")
+    assert context.snapshot == date(2025, 6, 30)
+
+
+def test_headline_rows_are_the_latest_with_a_year_before(warehouse: Path) -> None:
+    report = report_for(warehouse, ("neighbourhood", "NB1"))
+    access = next(s for s in report.sections if s.family == "access")
+    same_day = next(s for s in access.summaries if s.metric.metric_id == "same_day_share")
+    assert same_day.current.period_label == "2025-06"
+    assert same_day.year_before is not None and same_day.year_before.period_label == "2024-06"
+    assert same_day.parent is not None and same_day.parent.geography_code == "PL1"
+    assert same_day.icb is not None and same_day.icb.geography_code == "QXX"
+    assert same_day.change == "improved"
+    continuity = next(s for s in report.sections if s.family == "continuity")
+    coc = next(s for s in continuity.summaries if s.metric.metric_id == "continuity_coc")
+    # 12 months to June 2025 ends after the financial year 2024/25, so it is the headline
+    assert coc.current.period_label == "12m to 2025-06"
+    assert coc.year_before is not None and coc.year_before.period_label == "12m to 2024-06"
+    workforce = next(s for s in report.sections if s.family == "workforce")
+    assert not workforce.summaries
+    assert [m.metric_id for m in workforce.absent] == [
+        "gp_fte_per_10k",
+        "clinical_fte_per_10k",
+        "arrs_fte_per_10k",
+    ]
+    shift = next(s for s in report.sections if s.family == "shift")
+    assert [m.metric_id for m in shift.unavailable] == [
+        "primary_community_spend_share",
+        "primary_community_spend_shift_pp",
+    ]
+
+
+def test_key_messages_quote_the_mart_rows_they_cite(warehouse: Path) -> None:
+    report = report_for(warehouse, ("neighbourhood", "NB1"))
+    messages = report.key_messages
+    assert [m.reference.number for m in messages] == list(range(1, len(messages) + 1))
+    first = messages[0]
+    assert first.kind == "improvement"
+    assert first.reference.metric_id == "same_day_share"
+    assert first.reference.periods == "2025-06 and 2024-06"
+    assert first.reference.geography == "neighbourhood NB1"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = dict(
+            con.sql(
+                "select period_label, value from metric_values where metric_id = 'same_day_share' "
+                "and geography_code = 'NB1' and breakdown_type = 'all' "
+                "and period_label in ('2025-06', '2024-06')"
+            ).fetchall()
+        )
+    assert first.text == (
+        f"Appointments booked on the same day improved from {rows['2024-06']:.1f}% (2024-06) "
+        f"to {rows['2025-06']:.1f}% (2025-06); the 95% confidence intervals do not overlap."
+    )
+    kinds = [m.kind for m in messages]
+    assert "maturity" in kinds and "inequality" in kinds
+    maturity = next(m for m in messages if m.kind == "maturity")
+    assert maturity.text == (
+        "Maturity: the level achieved in Integrated same-day urgent access rose from 2 to 3 "
+        "(Maturing) between 2024/25 Q4 and 2025/26 Q1."
+    )
+    assert maturity.reference.mart == "maturity_levels"
+
+
+def test_maturity_view_of_a_neighbourhood_and_of_a_place(warehouse: Path) -> None:
+    nb2 = report_for(warehouse, ("neighbourhood", "NB2")).maturity
+    assert nb2 is not None and nb2.assessment_period == "2025/26 Q1"
+    assert [d.domain_id for d in nb2.domains][:3] == [
+        "leadership",
+        "population_health",
+        "urgent_access",
+    ]
+    urgent = nb2.domains[2]
+    assert (urgent.level_achieved, urgent.self_assessed_level, urgent.evidenced_level) == (1, 3, 1)
+    assert urgent.discrepancy_direction == (
+        "Self-assessment is higher than the metric evidence supports"
+    )
+    assert [c.criterion_id for c in urgent.next_steps] == ["urgent_access_l2_metric"]
+    place = report_for(warehouse, ("place", "PL1")).maturity
+    assert place is not None and not place.domains
+    assert [row.neighbourhood.code for row in place.overview] == ["NB1", "NB2"]
+    assert place.overview[1].levels[2] == (1, True)
+    assert place.discrepancies == 1
+
+
+def test_an_earlier_period_reads_rows_ending_by_then(warehouse: Path) -> None:
+    report = report_for(warehouse, ("neighbourhood", "NB1"), "2024/25")
+    assert report.period == ReportPeriod("2024/25", date(2025, 3, 31))
+    ends = {s.current.period_end for section in report.sections for s in section.summaries}
+    assert max(ends) == date(2025, 3, 31)
+    assert report.maturity is not None and report.maturity.assessment_period == "2024/25 Q4"
+    spc_views = [v for section in report.sections for v in section.spc_views]
+    assert spc_views and all(v.points[-1].period_start <= date(2025, 3, 1) for v in spc_views)
+    assert all(v.variation_icon is None for v in spc_views)  # the last point lies later
+
+
+def test_suppressed_cells_are_counted_and_withheld(warehouse: Path) -> None:
+    report = report_for(warehouse, ("neighbourhood", "NB3"))
+    assert report.suppressed_cells > 0
+    acsc = next(
+        v for v in report.inequalities if v.metric.metric_id == "acsc_emergency_admission_dsr"
+    )
+    label, first = acsc.quintiles[0]
+    assert label == "Quintile 1 (most deprived)"
+    assert first is not None and first.status == "suppressed"
+    assert first.numerator is None and first.denominator is None
+    assert acsc.gap is not None and acsc.gap.quintile_1_value is None
