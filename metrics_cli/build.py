@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import yaml
 
 from metrics_cli import __version__
 from metrics_cli.errors import DataError, UsageError
@@ -58,8 +57,18 @@ class BuildResult:
 
 
 def parse_vars(raw: Mapping[str, str]) -> dict[str, Any]:
-    """Values given on the command line as text, read as YAML scalars (`true`, `2`, `null`)."""
-    return {key: yaml.safe_load(value) if value != "" else None for key, value in raw.items()}
+    """Values given on the command line as text: JSON scalars (`true`, `2`, `null`) are read
+    as such, anything else is kept as text (`2023/24`)."""
+    return {key: _scalar(value) for key, value in raw.items()}
+
+
+def _scalar(text: str) -> Any:
+    if text == "":
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def build(data_dir: Path, warehouse: Path, vars_text: Mapping[str, str]) -> BuildResult:
@@ -67,6 +76,9 @@ def build(data_dir: Path, warehouse: Path, vars_text: Mapping[str, str]) -> Buil
     if not data_dir.is_dir():
         raise UsageError(f"input directory {data_dir} does not exist")
     dbt_vars = parse_vars(vars_text)
+    if dbt_vars.get("maturity_matrix_dir"):
+        matrix_dir = Path(str(dbt_vars["maturity_matrix_dir"])).resolve()
+        dbt_vars["maturity_matrix_dir"] = str(matrix_dir)
     _check_matrix_var(dbt_vars)
     warehouse = warehouse.resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)

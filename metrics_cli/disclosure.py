@@ -245,15 +245,18 @@ def _cells(frame: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
 
 
 def nesting_edges(geographies: pl.DataFrame) -> pl.DataFrame:
-    """Every (parent, child-level) pair that adds up: at each month end, geographies of
-    `child_type` lying wholly inside `parent_code` and together covering all its practices.
+    """How each geography adds up: at each month end, its children of the coarsest level
+    below it whose geographies lie wholly inside it and together cover all its practices
+    (a PCN's practices; a neighbourhood's PCNs, or its practices where a PCN straddles two
+    neighbourhoods). Chained, these give every parent as the sum of its practices, and so
+    every other way of adding it up.
 
     Returns period_end, parent_type, parent_code, child_type, child_code.
     """
     geos = geographies.select(
         "period_end", "practice_code", "geography_type", "geography_code"
     ).unique()
-    types = sorted(geos["geography_type"].unique().to_list())
+    types = sorted(geos["geography_type"].unique().to_list(), key=_level)
     edges = []
     for parent_type in types:
         if parent_type == "practice":
@@ -262,7 +265,7 @@ def nesting_edges(geographies: pl.DataFrame) -> pl.DataFrame:
             "period_end", "practice_code", pl.col("geography_code").alias("parent_code")
         )
         for child_type in types:
-            if child_type in (parent_type, "all"):
+            if _level(child_type) >= _level(parent_type):
                 continue
             children = geos.filter(pl.col("geography_type") == child_type).select(
                 "period_end", "practice_code", pl.col("geography_code").alias("child_code")
@@ -308,7 +311,27 @@ def nesting_edges(geographies: pl.DataFrame) -> pl.DataFrame:
     }
     if not edges:
         return pl.DataFrame(schema=schema)
-    return pl.concat(edges).cast(schema)  # type: ignore[arg-type]
+    valid = pl.concat(edges).cast(schema)  # type: ignore[arg-type]
+    level = pl.col("child_type").replace_strict(LEVELS, default=0, return_dtype=pl.Int64)
+    coarsest = level == level.max().over("period_end", "parent_type", "parent_code")
+    return valid.filter(coarsest)
+
+
+LEVELS = {
+    "practice": 0,
+    "pcn": 1,
+    "neighbourhood": 2,
+    "provider": 3,
+    "place": 3,
+    "icb": 4,
+    "all": 5,
+}
+"""Geography levels, finest first: a geography adds up from levels below it only. A
+provider and a place are not nested in each other; both sit inside the ICB."""
+
+
+def _level(geography_type: str) -> int:
+    return LEVELS.get(geography_type, 0)
 
 
 def relations(cells: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:

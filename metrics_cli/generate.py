@@ -98,5 +98,6 @@ def _write_practice_datasets(
 def _flush(writers: dict[str, DatasetWriter], pending: dict[str, list[pl.DataFrame]]) -> None:
     for dataset, frames in pending.items():
         if frames:
-            writers[dataset].write(pl.concat(frames, how="vertical"))
+            writer = writers[dataset]
+            writer.write(pl.concat([writer.conform(frame) for frame in frames]))
             frames.clear()

@@ -1,7 +1,7 @@
 """Writing datasets as CSV or Parquet, whole or batch by batch, byte-for-byte repeatably.
 
 CSV: UTF-8, header row, ISO dates, empty cells for nulls. Parquet: one fixed arrow schema
-per dataset, zstd level 3, a row group per batch; no timestamps anywhere.
+per dataset, zstd level 1, a row group per batch; no timestamps anywhere.
 """
 
 from __future__ import annotations
@@ -65,11 +65,15 @@ class DatasetWriter:
     ) -> None:
         self.close()
 
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` with exactly the dataset's columns, in order, of the dataset's types."""
+        return frame.select(list(self.schema)).cast(pl.Schema(self.schema))
+
     def write(self, frame: pl.DataFrame) -> None:
-        """Append `frame` (its columns in any order; extra columns are an error)."""
+        """Append `frame` (its columns in any order; columns beyond the schema are dropped)."""
         if self._closed:
             raise ValueError(f"{self.path} is already closed")
-        frame = frame.select(list(self.schema)).cast(pl.Schema(self.schema))
+        frame = self.conform(frame)
         if self.file_format == "csv":
             if self._csv is None:
                 self._csv = self.path.open("wb")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -412,7 +413,7 @@ def test_continuity_falls_with_deprivation_and_over_time(tiny_data: Path) -> Non
     )
     shares = by_quintile["usual"].to_list()
     assert shares[4] - shares[0] > 0.12  # 20 points planted, 5 between neighbours
-    assert all(later > earlier - 0.02 for earlier, later in zip(shares, shares[1:]))
+    assert all(later > earlier - 0.02 for earlier, later in pairwise(shares))
     by_year = seen.group_by("year").agg(pl.col("usual").mean()).sort("year")["usual"].to_list()
     assert by_year[0] - by_year[1] > 0.015
 
