@@ -28,8 +28,9 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
+BENCH_SCALE ?= national
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --scale $(BENCH_SCALE)
 
 docs: $(STAMP)
 	$(BIN)/nbhd docs --warehouse $(DEMO_DIR)/warehouse.duckdb --out target/docs

@@ -14,7 +14,7 @@ Publishing renders hidden cells as `*` and does not publish the rule.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 import numpy as np
@@ -527,25 +527,63 @@ class _Relations:
         return sorted(determined)
 
     def protect_recoverable(self, cells: Sequence[int]) -> int:
-        """Suppress, for each recoverable cell, the best published cell of its smallest
-        relation that still has one; returns the number of cells added."""
-        if not cells:
-            return 0
-        wanted = np.zeros(len(self.suppressed), dtype=bool)
-        wanted[list(cells)] = True
-        published = ~self.suppressed[self.cell]
-        has_published = np.bincount(
-            self.relation, weights=published, minlength=self.n_relations
-        ).astype(bool)
-        mask = wanted[self.cell] & has_published[self.relation]
-        rel = self.relation[mask]
-        cell = self.cell[mask]
-        order = np.lexsort((rel, self.size[mask], cell))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = cell[order][1:] != cell[order][:-1]
-        chosen = self.complements(np.unique(rel[order][first]))
-        self.suppressed[chosen] = True
+        """For each recoverable cell, suppress the best published cell of the nearest
+        relation that has one, searching outwards through relations and suppressed cells
+        (the cell's own relations first; where those are wholly suppressed, the value was
+        worked out through its neighbours'). A cell whose own relations already gained a
+        cell this round waits for the next audit. Returns the number of cells added."""
+        order = np.argsort(self.cell, kind="stable")
+        cell_starts = np.searchsorted(self.cell[order], np.arange(len(self.suppressed) + 1))
+        relation_order = np.argsort(self.relation, kind="stable")
+        relation_starts = np.searchsorted(
+            self.relation[relation_order], np.arange(self.n_relations + 1)
+        )
+
+        def relations_of(cell: int) -> list[int]:
+            entries = order[cell_starts[cell] : cell_starts[cell + 1]]
+            return self.relation[entries].tolist()  # type: ignore[no-any-return]
+
+        def cells_of(relation: int) -> list[int]:
+            entries = relation_order[relation_starts[relation] : relation_starts[relation + 1]]
+            return self.cell[entries].tolist()  # type: ignore[no-any-return]
+
+        touched: set[int] = set()
+        chosen: list[int] = []
+        for start in cells:
+            if touched & set(relations_of(start)):
+                continue
+            pick = self._nearest_complement(start, relations_of, cells_of)
+            if pick is not None:
+                chosen.append(pick)
+                self.suppressed[pick] = True
+                touched.update(relations_of(pick))
         return len(chosen)
+
+    def _nearest_complement(
+        self,
+        start: int,
+        relations_of: Callable[[int], list[int]],
+        cells_of: Callable[[int], list[int]],
+    ) -> int | None:
+        seen_cells = {start}
+        seen_relations: set[int] = set()
+        frontier = [start]
+        while frontier:
+            layer = sorted({r for c in frontier for r in relations_of(c)} - seen_relations)
+            seen_relations.update(layer)
+            open_relations = [r for r in layer if not self.suppressed[cells_of(r)].all()]
+            if open_relations:
+                picks = self.complements(np.array(open_relations, dtype=np.int64))
+                return min(picks, key=self._preference)
+            frontier = sorted({c for r in layer for c in cells_of(r)} - seen_cells)
+            seen_cells.update(frontier)
+        return None
+
+    def _preference(self, cell: int) -> tuple[bool, float, int]:
+        """Between the best cells of several relations: a non-zero count before a zero,
+        then the smallest, then the cell key."""
+        size = float(self.cell_size[cell])
+        return (size == 0, size, int(self.key_rank[cell]))
 
 
 def _distinct_equations(
@@ -628,12 +666,13 @@ def determined_cells(equations: list[dict[int, int]]) -> list[int]:
 
 def _subtract(row: dict[int, int], other: dict[int, int], factor: int) -> None:
     """row -= factor * other, modulo PRIME, dropping zeros."""
+    current = row.get
     for column, value in other.items():
-        updated = (row.get(column, 0) - factor * value) % PRIME
+        updated = (current(column, 0) - factor * value) % PRIME
         if updated:
             row[column] = updated
-        else:
-            row.pop(column, None)
+        elif column in row:
+            del row[column]
 
 
 def secondary_suppression(frame: pl.DataFrame, geographies: pl.DataFrame) -> list[int]:

@@ -1,5 +1,7 @@
 """`nbhd generate`: deterministic synthetic input data at three scales.
 
+Every dataset of the input specification is written except `maturity_assessments`.
+
 The same scale and seed always give the same bytes. Practices are simulated one by one,
 each from its own random streams, and the large datasets are written in batches of
 practices, so memory stays bounded at national scale. What is planted in the data, and
@@ -52,6 +54,7 @@ def generate_from_config(config: ScaleConfig, seed: int, out: Path) -> dict[str,
     counts, populations = _write_practice_datasets(config, geography, timeline, seed, out)
     weighted = money.weighted_patients(geography, populations, timeline)
     organisations = geography.organisations()
+    # The datasets built whole once every practice is done, one entry each.
     whole = {
         "organisations": organisations,
         "lsoa_deprivation": geography.lsoa_deprivation(),

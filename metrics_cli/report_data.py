@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,6 @@ from metrics_cli.errors import DataError, UsageError
 
 SCOPE_TYPES = ("neighbourhood", "provider", "place", "icb")
 GRAIN_ORDER = {"rolling_12m": 0, "financial_year": 1, "survey_wave": 2, "census": 3, "month": 4}
-GRAIN_LABELS = {
-    "month": "month",
-    "rolling_12m": "12 months",
-    "financial_year": "financial year",
-    "census": "census",
-    "survey_wave": "survey wave",
-}
 GEOGRAPHY_LABELS = {
     "practice": "practice",
     "pcn": "PCN",
@@ -91,7 +84,6 @@ BENCHMARK_PRIORITY = (
 )
 SPC_CHART_LIMIT = 4
 BENCHMARK_LIMIT = 3
-COUNT_METHODS = ("wilson", "byars", "exact_poisson", "dsr_dobson")
 
 METRIC_VALUES_COLUMNS = (
     "metric_id",
@@ -602,7 +594,6 @@ class ReportData:
     has_data_quality: bool
     not_produced: tuple[Metric, ...]
     suppressed_cells: int
-    catalogue: Mapping[str, Metric] = field(default_factory=dict)
 
     @property
     def scope(self) -> Geography:
@@ -1917,5 +1908,4 @@ def build_report(
         suppressed_cells=int(
             scope_rows.filter(pl.col("period_end") <= period.end)["is_suppressed"].sum()
         ),
-        catalogue=catalogue,
     )

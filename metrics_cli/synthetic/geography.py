@@ -346,7 +346,9 @@ class _Builder:
         neighbourhoods_per_place = apportion(n_neighbourhoods, rng.uniform(0.8, 1.2, n_places))
         providers_by_place = self._providers(n_places)
         practice_names = names.practice_names(n_practices, self.towns, rng)
-        at = {"practice": 0, "pcn": 0, "neighbourhood": 0}
+        first_pcn = np.concatenate([[0], np.cumsum(pcns_per_neighbourhood)])
+        first_practice = np.concatenate([[0], np.cumsum(practices_per_pcn)])
+        local = 0  # the neighbourhood's number within this ICB
         for place_part, n_nbh in enumerate(neighbourhoods_per_place):
             town = self._town()
             place_index = len(self.places)
@@ -362,27 +364,23 @@ class _Builder:
             )
             for part in range(n_nbh):
                 nbh_index = len(self.neighbourhoods)
-                special = nbh_index == 0
+                name = names.neighbourhood_name(town, part)
                 self.neighbourhoods.append(
                     Neighbourhood(
                         names.neighbourhood_code(nbh_index),
-                        names.SPECIAL_NEIGHBOURHOOD
-                        if special
-                        else names.neighbourhood_name(town, part),
+                        names.SPECIAL_NEIGHBOURHOOD if nbh_index == 0 else name,
                         place_index,
                     )
                 )
-                n_pcn_here = int(pcns_per_neighbourhood[at["neighbourhood"]])
-                at["neighbourhood"] += 1
-                pcn_sizes = practices_per_pcn[at["pcn"] : at["pcn"] + n_pcn_here]
-                at["pcn"] += n_pcn_here
-                count = int(pcn_sizes.sum())
-                chosen = slice(at["practice"], at["practice"] + count)
+                pcns = slice(first_pcn[local], first_pcn[local + 1])
+                members = slice(
+                    first_practice[first_pcn[local]], first_practice[first_pcn[local + 1]]
+                )
                 self._add_neighbourhood(
-                    nbh_index, town, pcn_sizes, sizes[chosen], centres[chosen],
-                    practice_names[chosen], place_index,
+                    nbh_index, town, practices_per_pcn[pcns], sizes[members], centres[members],
+                    practice_names[members], place_index,
                 )  # fmt: skip
-                at["practice"] += count
+                local += 1
 
     def _providers(self, n_places: int) -> list[int | None]:
         covered = n_places if n_places < 3 else n_places - 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import polars as pl
 import pypdf
 import pypdfium2
 import pytest
@@ -18,8 +19,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: re
 
 from report_fixture import Names, build_report_warehouse
 
+from metrics_cli.cli import main
 from metrics_cli.errors import UsageError
 from metrics_cli.render import Progress, render_reports, render_scopes
+from metrics_cli.report_data import (
+    catalogue_frame,
+    connect,
+    disclosed_metric_values,
+    format_value,
+    load_metric_values,
+    load_practice_geographies,
+    locate_tables,
+)
 
 NASTY_NAME = "Hilltop & Vale <b>Bold</b> </style> {{ 7*7 }}"
 NASTY_EVIDENCE = 'Rota agreed <b>weekly</b> & "same-day" </style><script>x()</script> {{ config }}'
@@ -109,13 +120,6 @@ def test_pdf_figures_equal_the_marts(warehouse: Path, nb3_text: str) -> None:
     assert f"{value:.1f}%" in nb3_text
     assert f"95% CI {lower:.1f} to {upper:.1f}" in nb3_text
     assert f"{round(numerator / 5) * 5:,}" in nb3_text  # counts are rounded to 5
-    [(dsr,)] = mart(
-        warehouse,
-        "select value from metric_values where metric_id = 'acsc_emergency_admission_dsr' "
-        "and geography_code = 'NB3' and breakdown_type = 'all'",
-    )
-    assert isinstance(dsr, float)
-    assert f"{dsr:,.1f}" in nb3_text
     [(coc, label)] = mart(
         warehouse,
         "select value, period_label from metric_values where metric_id = 'continuity_coc' "
@@ -125,6 +129,49 @@ def test_pdf_figures_equal_the_marts(warehouse: Path, nb3_text: str) -> None:
     assert label == "12m to 2025-06"
     assert isinstance(coc, float)
     assert f"{coc:.3f}" in nb3_text
+
+
+def test_every_headline_value_is_the_mart_value_or_withheld(warehouse: Path, nb3_text: str) -> None:
+    """Each latest NB3 row of the access and continuity metrics prints as the mart's value,
+    formatted by unit, unless disclosure control withheld it."""
+    with connect(warehouse) as con:
+        tables = locate_tables(con)
+        disclosed = disclosed_metric_values(
+            load_metric_values(con, tables, ["QXX"]),
+            catalogue_frame(con, tables),
+            load_practice_geographies(con, tables, ["QXX"]),
+            7,
+            5,
+        )
+    units = dict(mart(warehouse, "select metric_id, unit from metric_catalogue"))
+    latest = (
+        disclosed.filter(
+            (pl.col("geography_code") == "NB3")
+            & (pl.col("breakdown_type") == "all")
+            & pl.col("metric_id").str.contains(
+                "^(same_day|within|dna|face|gp_app|appointments|continuity)"
+            )
+        )
+        .sort("period_end", "period_grain")
+        .group_by("metric_id")
+        .last()
+    )
+    raw = dict(
+        mart(
+            warehouse,
+            "select metric_id || '|' || period_label, value from metric_values "
+            "where geography_code = 'NB3' and breakdown_type = 'all'",
+        )
+    )
+    shown = 0
+    for row in latest.iter_rows(named=True):
+        if row["is_suppressed"]:
+            continue
+        value = raw[f"{row['metric_id']}|{row['period_label']}"]
+        assert isinstance(value, float)
+        assert format_value(value, str(units[row["metric_id"]])) in nb3_text, row["metric_id"]
+        shown += 1
+    assert shown >= 8
 
 
 def test_small_counts_never_reach_the_page(warehouse: Path, nb3_text: str, html_out: Path) -> None:
@@ -309,3 +356,22 @@ def test_progress_bar() -> None:
         + " " * 31
         + "\n"
     )
+
+
+def test_the_command_line_writes_a_report_and_exits_by_outcome(
+    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--format", "html", "--out", str(tmp_path), "--warehouse", str(warehouse)]
+    assert main(["report", "--provider", "PRV1", *common]) == 0
+    assert (tmp_path / "provider_PRV1.html").is_file()
+    assert f"wrote {tmp_path / 'provider_PRV1.html'}" in capsys.readouterr().out
+    assert main(["report", "--provider", "NOPE", *common]) == 2
+    assert "nbhd: no at-scale provider with code 'NOPE'" in capsys.readouterr().err
+
+
+def test_sections_left_out_are_explained(warehouse: Path, html_out: Path) -> None:
+    provider = " ".join((html_out / "provider_PRV1.html").read_text(encoding="utf-8").split())
+    assert "Benchmarking: fewer than two comparable at-scale providers in the ICB" in provider
+    assert "Benchmarking against peers</h2>" not in provider
+    nb1 = (html_out / "neighbourhood_NB1.html").read_text(encoding="utf-8")
+    assert "Sections not shown" not in nb1

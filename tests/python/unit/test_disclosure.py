@@ -19,6 +19,7 @@ from metrics_cli.disclosure import (
     is_small,
     metric_kind,
     metric_kinds,
+    nesting_edges,
     protect_inequality_gaps,
     protect_spc,
     round_to_base,
@@ -371,6 +372,63 @@ def test_output_keeps_the_input_columns_and_order() -> None:
     assert result.columns == [*rows.columns, "is_suppressed", "suppression_rule"]
     assert result["breakdown_value"].to_list() == rows["breakdown_value"].to_list()
     assert result.schema["numerator"] == pl.Float64
+
+
+def test_months_add_up_to_the_financial_year() -> None:
+    """Monthly events 20, 21, .., with 4 in June; the year is their sum. June is small, and
+    the smallest other month (April, 20) goes too, or the year minus 11 months gives it."""
+    months = [date(2024 + (m > 12), (m - 1) % 12 + 1, 1) for m in range(4, 16)]
+    counts = [4 if start.month == 6 else 20 + number for number, start in enumerate(months)]
+    rows = []
+    for start, n in zip(months, counts, strict=True):
+        row = cell("all", "all", n)
+        row.update(period_grain="month", period_start=start, period_label=str(start)[:7])
+        rows.append(row)
+    rows.append(cell("all", "all", sum(counts)))
+    result = apply_disclosure(frame(rows), CATALOGUE, geographies())
+    rules = dict(zip(result["period_label"], result["suppression_rule"], strict=True))
+    assert rules.pop("2024-06") == "small_count"
+    assert rules.pop("2024-04") == "secondary"
+    assert set(rules.values()) == {None}
+
+
+def test_nesting_edges_take_the_coarsest_level_that_adds_up() -> None:
+    """PCN N2 straddles neighbourhoods H1 and H2, so each neighbourhood adds up from its
+    practices; `all` adds up from the neighbourhoods, the PCNs from their practices."""
+    membership = {
+        "A1": ("N1", "H1"),
+        "A2": ("N1", "H1"),
+        "A3": ("N2", "H1"),
+        "B1": ("N2", "H2"),
+    }
+    rows = [
+        (PERIOD_END, practice, geography_type, code)
+        for practice, (pcn, neighbourhood) in membership.items()
+        for geography_type, code in [
+            ("practice", practice),
+            ("pcn", pcn),
+            ("neighbourhood", neighbourhood),
+            ("all", "all"),
+        ]
+    ]
+    hierarchy = pl.DataFrame(
+        rows,
+        schema=["period_end", "practice_code", "geography_type", "geography_code"],
+        orient="row",
+    )
+    edges = nesting_edges(hierarchy).sort("parent_type", "parent_code", "child_code")
+    assert edges.drop("period_end").rows() == [
+        ("all", "all", "neighbourhood", "H1"),
+        ("all", "all", "neighbourhood", "H2"),
+        ("neighbourhood", "H1", "practice", "A1"),
+        ("neighbourhood", "H1", "practice", "A2"),
+        ("neighbourhood", "H1", "practice", "A3"),
+        ("neighbourhood", "H2", "practice", "B1"),
+        ("pcn", "N1", "practice", "A1"),
+        ("pcn", "N1", "practice", "A2"),
+        ("pcn", "N2", "practice", "A3"),
+        ("pcn", "N2", "practice", "B1"),
+    ]
 
 
 # ---------------------------------------------------------------- core20 and quintile 1
