@@ -6,6 +6,7 @@ These tests share one session-scoped build (tests/python/conftest.py) and open i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import shutil
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def test_planted_shift_to_community_spend(tiny_warehouse: Path) -> None:
         )
     ]
     assert len(shares) >= 2
-    assert all(later > earlier for earlier, later in zip(shares, shares[1:], strict=False))
+    assert all(later > earlier for earlier, later in itertools.pairwise(shares))
 
 
 def test_failed_build_leaves_the_last_good_warehouse(
