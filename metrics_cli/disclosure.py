@@ -177,7 +177,7 @@ def apply_disclosure(
     frame = (
         metric_values.with_row_index("_row")
         .join(
-            metric_kinds(catalogue).rename({"kind": "_kind"}),
+            metric_kinds(catalogue).unique("metric_id", keep="first").rename({"kind": "_kind"}),
             on="metric_id",
             how="left",
         )

@@ -1,6 +1,7 @@
 """`nbhd generate`: deterministic synthetic input data at three scales.
 
-Every dataset of the input specification is written except `maturity_assessments`.
+Every dataset of the input specification is written, including maturity self-assessments
+for every neighbourhood (metrics_cli.synthetic_maturity).
 
 The same scale and seed always give the same bytes. Practices are simulated one by one,
 each from its own random streams, and the large datasets are written in batches of
@@ -23,6 +24,7 @@ from metrics_cli.synthetic.geography import Geography, build_geography
 from metrics_cli.synthetic.practice import Offsets, rng_for, simulate_practice
 from metrics_cli.synthetic.timeline import Timeline, build_timeline
 from metrics_cli.synthetic.writers import DatasetWriter, write_frame
+from metrics_cli.synthetic_maturity import maturity_assessments
 
 IntArray = npt.NDArray[np.int64]
 
@@ -35,6 +37,7 @@ class Stream:
     PAYMENTS = 3
     SPEND = 4
     WORKFORCE = 5
+    MATURITY = 6
 
 
 def generate(scale: str, seed: int, out: Path) -> dict[str, int]:
@@ -66,6 +69,9 @@ def generate_from_config(config: ScaleConfig, seed: int, out: Path) -> dict[str,
             geography, populations, timeline, config, rng_for(seed, Stream.SPEND)
         ),
         "workforce": money.workforce_frame(geography, timeline, rng_for(seed, Stream.WORKFORCE)),
+        "maturity_assessments": maturity_assessments(
+            organisations, config.last_month, rng_for(seed, Stream.MATURITY)
+        ),
     }
     for dataset, frame in whole.items():
         counts[dataset] = write_frame(out, dataset, frame, config.file_format(dataset))

@@ -27,7 +27,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import yaml  # type: ignore[import-untyped]
 
 from metrics_cli import __version__
 from metrics_cli.disclosure import (
@@ -317,7 +316,7 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     finally:
         con.close()
 
-    threshold, rounding = disclosure_settings(build_info, load_settings().project_dir)
+    threshold, rounding = disclosure_settings(build_info)
     catalogue = frames["metric_catalogue"]
     names = _geography_names(frames.get("geographies"))
     protected = apply_disclosure(
@@ -477,22 +476,16 @@ def _build_info(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {str(key): "" if value is None else str(value) for key, value in rows}
 
 
-def disclosure_settings(build_info: Mapping[str, str], project_dir: Path) -> tuple[int, int]:
-    """The threshold and rounding the warehouse was built with: the vars given to the build,
-    else the defaults in dbt_project.yml."""
+def disclosure_settings(build_info: Mapping[str, str]) -> tuple[int, int]:
+    """The threshold and rounding the warehouse was built with: the vars given to the
+    build, else the defaults (the same as dbt_project.yml's, which a test holds them to)."""
     given: dict[str, Any] = json.loads(build_info.get("vars") or "{}")
-    defaults: dict[str, Any] = {}
-    project_file = project_dir / "dbt_project.yml"
-    if project_file.is_file():
-        defaults = (yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}).get(
-            "vars", {}
-        ) or {}
     values = []
-    for name, fallback in (
+    for name, default in (
         ("disclosure_threshold", DEFAULT_THRESHOLD),
         ("disclosure_rounding", DEFAULT_ROUNDING),
     ):
-        raw = given.get(name, defaults.get(name, fallback))
+        raw = given.get(name, default)
         try:
             values.append(int(raw))
         except (TypeError, ValueError) as error:

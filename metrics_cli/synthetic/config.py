@@ -315,13 +315,15 @@ GPAD_UNKNOWN_STATUS = 0.04
 
 # ---------------------------------------------------------------- hospital activity
 # Annual rates by age band.
-AE_TYPE1_AGE = 0.55 * _by_band(
+# Calibrated so the ICB rates sit near England's: about 400 A&E attendances, 100 emergency
+# admissions and 15-20 ACSC emergency admissions per 1,000 patients a year.
+AE_TYPE1_AGE = 0.48 * _by_band(
     [0.45, 0.22, 0.2, 0.3, 0.35, 0.3, 0.28, 0.25, 0.24, 0.23, 0.24, 0.25, 0.26, 0.28, 0.32,
      0.4, 0.5, 0.62, 0.75]
 )  # fmt: skip
 AE_OTHER_SHARE = 0.45  # ae_other = 0.45 x the type 1 curve (0.3 x at 65 and over)
 AE_OTHER_SHARE_65_PLUS = 0.3
-EMERGENCY_AGE = 0.55 * _by_band(
+EMERGENCY_AGE = 0.37 * _by_band(
     [0.08, 0.03, 0.03, 0.05, 0.06, 0.06, 0.06, 0.06, 0.06, 0.07, 0.08, 0.09, 0.11, 0.13, 0.16,
      0.22, 0.3, 0.4, 0.5]
 )  # fmt: skip
@@ -346,9 +348,9 @@ ELECTIVE_PER_LTC = 0.10
 ELECTIVE_DEPRIVATION = -0.1
 OUTPATIENT_PER_LTC = 0.15
 # ACSC share of emergency admissions (chronic, acute, vaccine-preventable), per patient:
-ACSC_CHRONIC = (0.02, 0.025, 0.04, 0.06)  # base, per LTC (up to 4), frail (mod/sev), deprivation
-ACSC_ACUTE = (0.04, 0.03, 0.05, 0.03)  # base, any frailty, deprivation, 75 and over
-ACSC_VACCINE = (0.01, 0.015, 0.01)  # base, deprivation, 75 and over or under 5
+ACSC_CHRONIC = (0.015, 0.019, 0.03, 0.045)  # base, per LTC (up to 4), frail (mod/sev), deprivation
+ACSC_ACUTE = (0.03, 0.022, 0.037, 0.022)  # base, any frailty, deprivation, 75 and over
+ACSC_VACCINE = (0.0075, 0.011, 0.0075)  # base, deprivation, 75 and over or under 5
 # Length of stay: mean bed days per admission by age band; negative binomial, shape 1.
 EMERGENCY_LOS_AGE = _by_band(
     [1.5, 1.2, 1.3, 1.6, 1.8, 2.0, 2.2, 2.5, 2.8, 3.2, 3.6, 4.2, 4.8, 5.5, 6.3, 7.2, 8.2, 9.2,

@@ -748,6 +748,9 @@ class _Labels:
 
 
 def identifiers(prefix: str, numbers: IntArray | Sequence[int], width: int) -> pl.Series:
-    """Identifiers like `P00000001`: a letter and a zero-padded number."""
-    shifted = pl.Series(np.asarray(numbers, dtype=np.int64) + 10**width)
+    """Identifiers like `P00000001`: a letter and a zero-padded number of `width` digits."""
+    values = np.asarray(numbers, dtype=np.int64)
+    if len(values) and values.max() >= 10**width:
+        raise ValueError(f"{prefix} identifiers have run out of {width} digits")
+    shifted = pl.Series(values + 10**width)
     return (prefix + shifted.cast(pl.String).str.slice(1)).rename("")

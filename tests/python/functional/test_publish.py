@@ -255,7 +255,7 @@ def gap_rows() -> list[dict[str, object]]:
     ]
 
 
-def geography_rows() -> list[tuple[object, ...]]:
+def geography_rows() -> list[tuple[date, str, str, str, str]]:
     rows = []
     for start in MONTHS:
         for practice, pcn in PRACTICES.items():
@@ -604,16 +604,12 @@ def test_manifest(published: Path) -> None:
 
 
 def test_vars_given_to_the_build_set_the_threshold(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "dbt_project.yml").write_text(
-        "name: x\nvars:\n  disclosure_threshold: 8\n  disclosure_rounding: 10\n"
-    )
-    assert disclosure_settings({"vars": "{}"}, project) == (8, 10)
-    assert disclosure_settings({"vars": '{"disclosure_threshold": 9}'}, project) == (9, 10)
-    assert disclosure_settings({}, tmp_path / "nowhere") == (7, 5)
+    assert disclosure_settings({"vars": "{}"}) == (7, 5)
+    assert disclosure_settings({}) == (7, 5)
+    assert disclosure_settings({"vars": '{"disclosure_threshold": 9}'}) == (9, 5)
+    assert disclosure_settings({"vars": '{"disclosure_rounding": 10}'}) == (7, 10)
     with pytest.raises(DataError, match="disclosure_rounding"):
-        disclosure_settings({"vars": '{"disclosure_rounding": "five"}'}, project)
+        disclosure_settings({"vars": '{"disclosure_rounding": "five"}'})
 
     warehouse = build_warehouse(tmp_path / "w.duckdb", build_vars='{"disclosure_threshold": 12}')
     outcome = publish(warehouse, tmp_path / "out")

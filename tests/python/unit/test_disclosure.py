@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from metrics_cli.disclosure import (
+    DEFAULT_ROUNDING,
+    DEFAULT_THRESHOLD,
     MetricKind,
     apply_disclosure,
     determined_cells,
@@ -25,6 +29,7 @@ from metrics_cli.disclosure import (
     round_to_base,
 )
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PERIOD_START = date(2024, 4, 1)
 PERIOD_END = date(2025, 3, 31)
 HIERARCHY = {"A1": "N1", "A2": "N1", "A3": "N1", "B1": "N2", "B2": "N2"}
@@ -149,9 +154,7 @@ def test_metric_kinds_follow_method_and_sources() -> None:
 
 
 def test_shipped_catalogue_kinds() -> None:
-    from pathlib import Path
-
-    seed = Path(__file__).resolve().parents[3] / "seeds" / "metric_catalogue.csv"
+    seed = REPO_ROOT / "seeds" / "metric_catalogue.csv"
     kinds = dict(metric_kinds(pl.read_csv(seed)).iter_rows())
     assert kinds["continuity_coc"] == "mean"
     assert kinds["prem_needs_met_positive"] == "weighted_survey"
@@ -169,6 +172,12 @@ def test_shipped_catalogue_kinds() -> None:
         "primary_community_spend_share",
         "primary_community_spend_shift_pp",
     ]
+
+
+def test_defaults_are_the_dbt_vars() -> None:
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert project["vars"]["disclosure_threshold"] == DEFAULT_THRESHOLD
+    assert project["vars"]["disclosure_rounding"] == DEFAULT_ROUNDING
 
 
 def test_small_means_above_zero_and_rounding_to_at_most_the_threshold() -> None:

@@ -4,12 +4,13 @@ Each example draws a hierarchy (1-2 neighbourhoods of 1-2 PCNs of 1-3 practices,
 `all`; sometimes one PCN straddles two neighbourhoods), counts 0..20 per practice and IMD
 quintile plus 0..3 patients of unknown LSOA (in `all` only), and builds every geography's
 `all`, quintile and Core20/rest rows by summing practices. The relations the tests check
-are written out here, independently of the module: a published table must not let any suppressed count be worked out, neither
-from one relation (parent minus published children, `all` minus published siblings) nor
-from any combination of them (checked by linear algebra with numpy's SVD, where the
-module uses exact modular elimination). Like the module, the tests treat quintiles as
-adding up to `all`; where patients of unknown LSOA make that untrue, a cell the relations
-pin down comes out wrong, which reveals nothing, so the check is on the value revealed.
+are written out here, independently of the module: a published table must not let any
+suppressed count be worked out, neither from one relation (parent minus published
+children, `all` minus published siblings) nor from any combination of them (checked by
+linear algebra with numpy's SVD, where the module uses exact modular elimination). Like
+the module, the tests treat quintiles as adding up to `all`; where patients of unknown
+LSOA make that untrue, a cell the relations pin down comes out wrong, which reveals
+nothing, so that check is on the value worked out.
 """
 
 from __future__ import annotations

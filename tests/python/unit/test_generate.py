@@ -138,6 +138,8 @@ def test_codes_and_published_month_text() -> None:
     assert names.lsoa_code(0) == "E01040001"
     assert gpad_month_text(date(2024, 7, 1)) == "01JUL2024"
     assert identifiers("P", np.array([1, 123]), 8).to_list() == ["P00000001", "P00000123"]
+    with pytest.raises(ValueError):
+        identifiers("C", np.array([1_000_000]), 6)
 
 
 def test_categorical_draws_and_seasons() -> None:
@@ -196,7 +198,7 @@ def test_same_seed_gives_the_same_bytes(
     first = {p.name: digest(p) for p in sorted(tiny_data.iterdir())}
     second = {p.name: digest(p) for p in sorted(again.iterdir())}
     assert first == second
-    assert len(first) == 13
+    assert len(first) == 14
 
 
 def test_another_seed_gives_other_data(tmp_path: Path, tiny_data: Path) -> None:
@@ -209,10 +211,13 @@ def test_counts_are_the_rows_written_and_tiny_is_all_csv(
     regenerated: tuple[Path, dict[str, int]],
 ) -> None:
     out, counts = regenerated
-    assert set(counts) == set(SPEC_COLUMNS)
+    assert set(counts) == {*SPEC_COLUMNS, "maturity_assessments"}
     for dataset, rows in counts.items():
-        assert read(out, dataset).height == rows, dataset
-    assert sorted(p.suffix for p in out.iterdir()) == [".csv"] * 13
+        if dataset == "maturity_assessments":
+            assert pl.read_csv(out / f"{dataset}.csv").height == rows > 0
+        else:
+            assert read(out, dataset).height == rows, dataset
+    assert sorted(p.suffix for p in out.iterdir()) == [".csv"] * 14
 
 
 def test_every_file_has_exactly_the_spec_columns(tiny_data: Path) -> None:
