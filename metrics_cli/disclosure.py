@@ -810,3 +810,25 @@ def protect_spc(spc: pl.DataFrame, protected_values: pl.DataFrame) -> pl.DataFra
         pl.col("suppressed_columns").is_not_null().alias("is_suppressed"),
     )
     return result.select(*spc.columns, "is_suppressed", "suppressed_columns")
+
+
+def settings_from_build_vars(vars_json: str | None) -> tuple[int, int]:
+    """The threshold and rounding a warehouse was built with: the vars recorded in
+    raw.build_info, else the defaults (the same as dbt_project.yml's, which a test holds
+    them to). The one reading of these vars, for publish and reports alike."""
+    import json
+
+    from metrics_cli.errors import DataError
+
+    given = json.loads(vars_json or "{}")
+    values = []
+    for name, default in (
+        ("disclosure_threshold", DEFAULT_THRESHOLD),
+        ("disclosure_rounding", DEFAULT_ROUNDING),
+    ):
+        raw = given.get(name, default)
+        try:
+            values.append(int(raw))
+        except (TypeError, ValueError) as error:
+            raise DataError(f"var {name} must be a whole number, not {raw!r}") from error
+    return values[0], values[1]

@@ -32,14 +32,13 @@ from metrics_cli import __version__
 from metrics_cli.disclosure import (
     CELL_KEY,
     COUNT_COLUMNS,
-    DEFAULT_ROUNDING,
-    DEFAULT_THRESHOLD,
     DERIVED_COLUMNS,
     HIDDEN_COLUMNS,
     MIN_BASE,
     apply_disclosure,
     protect_inequality_gaps,
     protect_spc,
+    settings_from_build_vars,
 )
 from metrics_cli.errors import DataError, UsageError
 from metrics_cli.settings import load_settings
@@ -477,20 +476,8 @@ def _build_info(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def disclosure_settings(build_info: Mapping[str, str]) -> tuple[int, int]:
-    """The threshold and rounding the warehouse was built with: the vars given to the
-    build, else the defaults (the same as dbt_project.yml's, which a test holds them to)."""
-    given: dict[str, Any] = json.loads(build_info.get("vars") or "{}")
-    values = []
-    for name, default in (
-        ("disclosure_threshold", DEFAULT_THRESHOLD),
-        ("disclosure_rounding", DEFAULT_ROUNDING),
-    ):
-        raw = given.get(name, default)
-        try:
-            values.append(int(raw))
-        except (TypeError, ValueError) as error:
-            raise DataError(f"var {name} must be a whole number, not {raw!r}") from error
-    return values[0], values[1]
+    """The threshold and rounding the warehouse was built with (see settings_from_build_vars)."""
+    return settings_from_build_vars(build_info.get("vars"))
 
 
 # ---------------------------------------------------------------- the published layout

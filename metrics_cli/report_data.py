@@ -8,7 +8,6 @@ numbers for print and writes key messages, each traceable to the mart rows behin
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -882,18 +881,13 @@ def load_practice_geographies(
 
 def disclosure_settings(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """The disclosure threshold and rounding the build was run with (the vars), else defaults."""
-    from metrics_cli.disclosure import DEFAULT_ROUNDING, DEFAULT_THRESHOLD
+    from metrics_cli.disclosure import settings_from_build_vars
 
-    threshold, rounding = DEFAULT_THRESHOLD, DEFAULT_ROUNDING
     try:
         row = query_one(con, "select value from raw.build_info where key = 'vars'")
     except duckdb.Error:
         row = None
-    if row is not None and row[0]:
-        build_vars = json.loads(row[0])
-        threshold = int(build_vars.get("disclosure_threshold", threshold))
-        rounding = int(build_vars.get("disclosure_rounding", rounding))
-    return threshold, rounding
+    return settings_from_build_vars(row[0] if row is not None else None)
 
 
 def disclosed_metric_values(
