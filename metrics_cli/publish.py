@@ -41,6 +41,12 @@ from metrics_cli.disclosure import (
     settings_from_build_vars,
 )
 from metrics_cli.errors import DataError, UsageError
+from metrics_cli.marts import (
+    INEQUALITY_COLUMNS,
+    MATURITY_LEVELS_COLUMNS,
+    METRIC_VALUES_COLUMNS,
+    SPC_COLUMNS,
+)
 from metrics_cli.settings import load_settings
 
 PUBLISHER = "nbhd"
@@ -52,79 +58,6 @@ CHANGES_MD = "changes.md"
 TABLES = ("metric_values", "inequality_gaps", "metric_spc", "maturity_levels")
 MAX_LISTED_CHANGES = 20
 
-GAPS_COLUMNS = (
-    "metric_id",
-    "period_grain",
-    "period_label",
-    "geography_type",
-    "geography_code",
-    "quintile_1_value",
-    "quintile_5_value",
-    "gap_absolute",
-    "gap_relative",
-    "core20_value",
-    "rest_value",
-    "core20_gap",
-    "sii",
-    "sii_lower_95",
-    "sii_upper_95",
-    "rii",
-    "rii_lower_95",
-    "rii_upper_95",
-    "not_calculated_reason",
-)
-SPC_COLUMNS = (
-    "metric_id",
-    "geography_type",
-    "geography_code",
-    "breakdown_type",
-    "breakdown_value",
-    "period_start",
-    "value",
-    "mean",
-    "lower_process_limit",
-    "upper_process_limit",
-    "lower_near_limit",
-    "upper_near_limit",
-    "point_type",
-    "is_last_point",
-    "variation_icon",
-    "assurance_icon",
-    "target",
-)
-MATURITY_COLUMNS = (
-    "neighbourhood_code",
-    "assessment_period",
-    "domain_id",
-    "level_achieved",
-    "level_name",
-    "self_assessed_level",
-    "evidenced_level",
-    "has_discrepancy",
-    "next_level_gaps",
-)
-METRIC_VALUES_COLUMNS = (
-    "metric_id",
-    "period_grain",
-    "period_start",
-    "period_end",
-    "period_label",
-    "geography_type",
-    "geography_code",
-    "breakdown_type",
-    "breakdown_value",
-    "numerator",
-    "denominator",
-    "unweighted_count",
-    "value",
-    "lower_95",
-    "upper_95",
-    "lower_998",
-    "upper_998",
-    "method",
-    "comparison_to_parent",
-    "not_calculated_reason",
-)
 
 PUBLISHED_METRIC_VALUES = (
     "metric_id",
@@ -328,7 +261,9 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     published = {
         "metric_values": published_metric_values(protected, catalogue, names),
         "inequality_gaps": _with_labels(
-            protect_inequality_gaps(frames["inequality_gaps"].select(GAPS_COLUMNS), protected),
+            protect_inequality_gaps(
+                frames["inequality_gaps"].select(INEQUALITY_COLUMNS), protected
+            ),
             catalogue,
             names,
         ),
@@ -526,10 +461,10 @@ def _maturity_levels(levels: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
         pl.col("geography_code").alias("neighbourhood_code"),
         pl.col("geography_name").alias("neighbourhood_name"),
     )
-    order = list(MATURITY_COLUMNS)
+    order = list(MATURITY_LEVELS_COLUMNS)
     order.insert(1, "neighbourhood_name")
     return (
-        levels.select(MATURITY_COLUMNS)
+        levels.select(MATURITY_LEVELS_COLUMNS)
         .join(neighbourhoods, on="neighbourhood_code", how="left")
         .select(order)
         .sort("neighbourhood_code", "assessment_period", "domain_id")

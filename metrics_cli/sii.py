@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from metrics_cli.marts import INEQUALITY_COLUMNS
+
 FloatArray = npt.NDArray[np.float64]
 
 Z_95 = 1.959963984540054  # qnorm(0.975), as phe_sii
@@ -57,27 +59,6 @@ REASON_EDGE_OF_SCALE = (
 )
 REASON_RII_UNDEFINED = "RII undefined: the fitted value at the most deprived end is 0"
 
-INEQUALITY_COLUMNS = (
-    "metric_id",
-    "period_grain",
-    "period_label",
-    "geography_type",
-    "geography_code",
-    "quintile_1_value",
-    "quintile_5_value",
-    "gap_absolute",
-    "gap_relative",
-    "core20_value",
-    "rest_value",
-    "core20_gap",
-    "sii",
-    "sii_lower_95",
-    "sii_upper_95",
-    "rii",
-    "rii_lower_95",
-    "rii_upper_95",
-    "not_calculated_reason",
-)
 _GROUP_KEYS = (
     "metric_id",
     "period_grain",

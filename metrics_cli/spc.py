@@ -24,6 +24,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from metrics_cli.marts import SPC_COLUMNS
+
 MIN_POINTS = 12
 PROCESS_LIMIT_FACTOR = 2.66
 NEAR_LIMIT_FACTOR = PROCESS_LIMIT_FACTOR * 2 / 3
@@ -52,21 +54,6 @@ VARIATION_ICONS = (
 ASSURANCE_ICONS = ("consistent_pass", "consistent_fail", "inconsistent")
 
 SERIES_KEYS = ("metric_id", "geography_type", "geography_code", "breakdown_type", "breakdown_value")
-SPC_COLUMNS = (
-    *SERIES_KEYS,
-    "period_start",
-    "value",
-    "mean",
-    "lower_process_limit",
-    "upper_process_limit",
-    "lower_near_limit",
-    "upper_near_limit",
-    "point_type",
-    "is_last_point",
-    "variation_icon",
-    "assurance_icon",
-    "target",
-)
 
 
 def _changed(column: str) -> pl.Expr:

@@ -1,7 +1,10 @@
 -- GP encounters (clinician_role = 'GP'), read once: each encounter is placed after the
--- patient's previous GP encounter at the same practice (date order, ties by encounter_id),
--- then summarised to one row per practice, patient, clinician, month and month of that
--- previous encounter. Every later continuity model reads this table, not the encounters.
+-- patient's previous GP encounter at the same practice (date order, ties by encounter_id)
+-- and keeps the month of that previous encounter and whether it was with the same GP.
+-- Every later continuity model reads this table, not the encounters, and sums its counts.
+-- One row per encounter: summing rows that share practice, patient, GP, month and previous
+-- month would save almost no rows (few patients see one GP twice in a month) and cost a
+-- hash aggregation over every encounter.
 
 with gp_encounters as (
 
@@ -42,13 +45,6 @@ select
     clinician_id,
     cast({{ dbt.date_trunc('month', 'encounter_date') }} as date) as month,
     cast({{ dbt.date_trunc('month', 'previous_encounter_date') }} as date) as previous_month,
-    cast(count(*) as bigint) as encounters,
-    cast(sum(case when clinician_id = previous_clinician_id then 1 else 0 end) as bigint)
-        as same_clinician_pairs
+    1 as encounters,
+    case when clinician_id = previous_clinician_id then 1 else 0 end as same_clinician_pairs
 from sequenced
-group by
-    practice_code,
-    patient_id,
-    clinician_id,
-    cast({{ dbt.date_trunc('month', 'encounter_date') }} as date),
-    cast({{ dbt.date_trunc('month', 'previous_encounter_date') }} as date)

@@ -25,6 +25,7 @@ named_gp_periods as (
 patient_indices as (
 
     select * from {{ ref('int_continuity_patient_indices') }}
+    where is_eligible
 
 ),
 

@@ -1,10 +1,11 @@
--- Per-patient continuity indices for every index window (financial years and rolling 12
--- months): one row per window, practice and patient with at least
--- var('continuity_min_encounters') GP encounters at that practice in the window.
--- Windows are computed once each: a financial year is the same window as the rolling
--- 12 months ending in March, so periods are attached later, by period_start and period_end.
--- A consecutive pair counts in a window only when both its encounters fall inside it, so
--- a window always holds N - 1 pairs.
+-- Per-patient continuity over every index window (financial years and rolling 12 months):
+-- one row per window, practice and patient with a GP encounter at that practice in the
+-- window. The indices are filled for eligible patients, those with at least
+-- var('continuity_min_encounters') encounters; the rest keep their encounter count for the
+-- frequent attender concentration. Windows are computed once each: a financial year is the
+-- same window as the rolling 12 months ending in March, so periods are attached later, by
+-- period_start and period_end. A consecutive pair counts in a window only when both its
+-- encounters fall inside it, so a window always holds N - 1 pairs.
 
 {%- set min_encounters = var('continuity_min_encounters') | int %}
 {%- if min_encounters < 2 %}
@@ -68,7 +69,15 @@ patient_counts as (
         cast(sum(same_clinician_pairs) as bigint) as same_clinician_pairs
     from clinician_counts
     group by period_start, period_end, practice_code, patient_id
-    having sum(encounters) >= {{ min_encounters }}
+
+),
+
+eligibility as (
+
+    select
+        *,
+        encounters >= {{ min_encounters }} as is_eligible
+    from patient_counts
 
 )
 
@@ -82,10 +91,15 @@ select
     max_clinician_encounters,
     sum_sq_clinician_encounters,
     same_clinician_pairs,
-    cast(max_clinician_encounters as double) / encounters as upc,
-    cast(sum_sq_clinician_encounters - encounters as double)
-        / (encounters * (encounters - 1)) as coc,
-    cast(same_clinician_pairs as double) / (encounters - 1) as secon,
-    (1 - clinicians / (cast(encounters as double) + 0.1))
-        / (1 - 1 / (cast(encounters as double) + 0.1)) as mmci
-from patient_counts
+    is_eligible,
+    case when is_eligible
+        then cast(max_clinician_encounters as double) / encounters end as upc,
+    case when is_eligible
+        then cast(sum_sq_clinician_encounters - encounters as double)
+            / (encounters * (encounters - 1)) end as coc,
+    case when is_eligible
+        then cast(same_clinician_pairs as double) / (encounters - 1) end as secon,
+    case when is_eligible
+        then (1 - clinicians / (cast(encounters as double) + 0.1))
+            / (1 - 1 / (cast(encounters as double) + 0.1)) end as mmci
+from eligibility

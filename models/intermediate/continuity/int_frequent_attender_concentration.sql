@@ -8,7 +8,8 @@
 -- which of them are taken, and it is formed from each geography's distribution of counts
 -- (how many patients had each count). Patients seen at one practice in the year add their
 -- count to that practice's distribution, which sums up the hierarchy; only patients seen at
--- several practices are followed one by one.
+-- several practices are followed one by one. Counts per practice and patient come from
+-- int_continuity_patient_indices, whose windows include every financial year.
 
 with periods as (
 
@@ -16,19 +17,20 @@ with periods as (
 
 ),
 
-encounters as (
+practice_patient_counts as (
 
     select
         periods.period_grain,
         periods.period_start,
         periods.period_end,
         periods.period_label,
-        sequenced.practice_code,
-        sequenced.patient_id,
-        sequenced.encounters
-    from {{ ref('int_continuity_encounters_sequenced') }} as sequenced
+        patient_windows.practice_code,
+        patient_windows.patient_id,
+        patient_windows.encounters
+    from {{ ref('int_continuity_patient_indices') }} as patient_windows
     inner join periods
-        on sequenced.month between periods.period_start and periods.period_end
+        on patient_windows.period_start = periods.period_start
+        and patient_windows.period_end = periods.period_end
 
 ),
 
@@ -46,7 +48,7 @@ patient_counts as (
         min(practice_code) as first_practice_code,
         max(practice_code) as last_practice_code,
         sum(encounters) as encounters
-    from encounters
+    from practice_patient_counts
     group by period_start, patient_id
 
 ),
@@ -95,30 +97,30 @@ single_practice_geography_distribution as (
 multi_practice_geography_counts as (
 
     select
-        encounters.period_grain,
-        encounters.period_start,
-        encounters.period_end,
-        encounters.period_label,
+        practice_patient_counts.period_grain,
+        practice_patient_counts.period_start,
+        practice_patient_counts.period_end,
+        practice_patient_counts.period_label,
         geographies.geography_type,
         geographies.geography_code,
-        encounters.patient_id,
-        sum(encounters.encounters) as encounters
-    from encounters
+        practice_patient_counts.patient_id,
+        sum(practice_patient_counts.encounters) as encounters
+    from practice_patient_counts
     inner join patient_counts
-        on encounters.period_start = patient_counts.period_start
-        and encounters.patient_id = patient_counts.patient_id
+        on practice_patient_counts.period_start = patient_counts.period_start
+        and practice_patient_counts.patient_id = patient_counts.patient_id
         and patient_counts.first_practice_code <> patient_counts.last_practice_code
     inner join geographies
-        on encounters.practice_code = geographies.practice_code
-        and encounters.period_end = geographies.period_end
+        on practice_patient_counts.practice_code = geographies.practice_code
+        and practice_patient_counts.period_end = geographies.period_end
     group by
-        encounters.period_grain,
-        encounters.period_start,
-        encounters.period_end,
-        encounters.period_label,
+        practice_patient_counts.period_grain,
+        practice_patient_counts.period_start,
+        practice_patient_counts.period_end,
+        practice_patient_counts.period_label,
         geographies.geography_type,
         geographies.geography_code,
-        encounters.patient_id
+        practice_patient_counts.patient_id
 
 ),
 
