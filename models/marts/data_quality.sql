@@ -2,7 +2,8 @@
 -- recorded by `nbhd build` (rows read, loaded and quarantined per dataset and rule, and
 -- input rows = loaded + quarantined), plus coverage gaps found in the warehouse: practice
 -- months missing from GPAD within its date range, which are left out of both numerator
--- and denominator rather than counted as zero.
+-- and denominator rather than counted as zero; and self-assessment rows that cannot be
+-- scored against the matrix in use.
 
 with validation as (
 
@@ -61,6 +62,45 @@ gpad_gaps as (
 
 ),
 
+assessments as (
+
+    select * from {{ ref('stg_maturity_assessments') }}
+
+),
+
+unmatched_assessments as (
+
+    -- self-assessment rows that cannot be scored: a criterion the matrix in use does not
+    -- have, or a neighbourhood no organisation row names
+    select
+        'maturity_assessments' as dataset,
+        case
+            when criteria.criterion_id is null then 'criterion_not_in_matrix'
+            else 'neighbourhood_not_in_organisations'
+        end as check_name,
+        'warning' as severity,
+        cast(null as {{ dbt.type_string() }}) as practice_code,
+        cast(null as date) as period_start,
+        count(*) as rows_affected,
+        {{ dbt.concat([
+            "'not scored: '",
+            "case when criteria.criterion_id is null then 'criterion ' else 'neighbourhood ' end",
+            "min(case when criteria.criterion_id is null then assessments.criterion_id "
+            ~ "else assessments.neighbourhood_code end)",
+            "case when count(*) > 1 then ' and others' else '' end",
+        ]) }} as detail
+    from assessments
+    left join {{ ref('int_maturity_criteria') }} as criteria
+        on assessments.criterion_id = criteria.criterion_id
+    left join (
+        select distinct neighbourhood_code from {{ ref('stg_organisations') }}
+    ) as neighbourhoods
+        on assessments.neighbourhood_code = neighbourhoods.neighbourhood_code
+    where criteria.criterion_id is null or neighbourhoods.neighbourhood_code is null
+    group by 2, criteria.criterion_id is null
+
+),
+
 checked as (
 
     select cast(value as timestamp) as checked_at
@@ -74,6 +114,8 @@ all_results as (
     select * from validation
     union all
     select * from gpad_gaps
+    union all
+    select * from unmatched_assessments
 
 )
 
