@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 
 # pytest exit code 5 (no tests collected) is a failure here, never a silent pass.
 test: lint typecheck
-	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	$(BIN)/python -m pytest -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 BENCH_SCALE ?= national

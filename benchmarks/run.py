@@ -1,6 +1,8 @@
 """Benchmarks: time and peak memory of each pipeline step at a given scale.
 
-    python benchmarks/run.py [--scale tiny|icb|national] [--out DIR] [--steps generate,build,report]
+    python benchmarks/run.py [--scale tiny|icb|national] [--out DIR] [--steps STEP,...]
+
+Steps: generate, build, report (every report), publish (disclosure-controlled files).
 
 Each step runs as its own `nbhd` process so its peak resident memory is measured alone
 (getrusage of the finished child). Results go to DIR/results.json and are printed as a
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", choices=["tiny", "icb", "national"], default="national")
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
-    parser.add_argument("--steps", default="generate,build,report")
+    parser.add_argument("--steps", default="generate,build,report,publish")
     parser.add_argument("--seed", type=int, default=2022)
     args = parser.parse_args(argv)
 
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         "build": [nbhd, "build", "--data", str(data), "--warehouse", str(warehouse)],
         "report": [nbhd, "report", "--all", "--out", str(out / "reports"), "--warehouse",
                    str(warehouse)],
+        "publish": [nbhd, "publish", "--out", str(out / "published"), "--warehouse",
+                    str(warehouse)],
     }
     results = []
     failed = False

@@ -14,7 +14,7 @@ Publishing renders hidden cells as `*` and does not publish the rule.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 
 import numpy as np
@@ -440,7 +440,13 @@ def relations(cells: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
 
 
 class _Relations:
-    """The relation table as arrays, with the cells' suppression state."""
+    """The relation table as arrays (one entry per cell of each relation), with the cells'
+    suppression state.
+
+    Work is confined to `active` entries: those of the connected components (cells joined
+    by any relation) still changing. A component's suppression depends only on its own
+    cells, so once a pass adds nothing to it, it is finished and drops out.
+    """
 
     def __init__(self, long: pl.DataFrame, cells: pl.DataFrame, n_rows: int) -> None:
         self.relation: npt.NDArray[np.int64] = long["relation"].to_numpy().astype(np.int64)
@@ -459,112 +465,135 @@ class _Relations:
         key_rank[rows] = cells.select(pl.struct(*CELL_KEY).rank("ordinal")).to_series().to_numpy()
         self.cell_size = cell_size
         self.key_rank = key_rank
+        # Entry indexes by cell and by relation, so walking outwards from one cell reads
+        # only the entries it reaches, never the whole table.
+        self._by_cell = np.argsort(self.cell, kind="stable")
+        self._cell_starts = np.searchsorted(self.cell[self._by_cell], np.arange(n_rows + 1))
+        self._by_relation = np.argsort(self.relation, kind="stable")
+        self._relation_starts = np.searchsorted(
+            self.relation[self._by_relation], np.arange(self.n_relations + 1)
+        )
+        self.component = _components(self.relation, self.cell)
+        self.cell_component = np.full(n_rows, -1, dtype=np.int64)
+        self.cell_component[self.cell] = self.component
+        self.active = np.zeros(0, dtype=np.int64)
+        self._audited: dict[int, list[int]] = {}
 
-    def suppressed_per_relation(self) -> npt.NDArray[np.int64]:
-        hidden = self.suppressed[self.cell]
-        return np.bincount(self.relation, weights=hidden, minlength=self.n_relations).astype(
-            np.int64
+    def focus(self, changed_cells: npt.NDArray[np.bool_]) -> int:
+        """Make active the entries of the components holding any of `changed_cells`;
+        returns the number of active entries."""
+        components = np.unique(self.cell_component[changed_cells])
+        components = components[components >= 0]
+        wanted = np.zeros(len(self.cell_component) + 1, dtype=bool)
+        wanted[components] = True
+        self.active = np.flatnonzero(wanted[self.component])
+        return len(self.active)
+
+    def relations_of(self, cell: int) -> list[int]:
+        entries = self._by_cell[self._cell_starts[cell] : self._cell_starts[cell + 1]]
+        return self.relation[entries].tolist()  # type: ignore[no-any-return]
+
+    def entries_of(self, relations: Sequence[int]) -> npt.NDArray[np.int64]:
+        starts = self._relation_starts
+        return np.concatenate(
+            [self._by_relation[starts[r] : starts[r + 1]] for r in relations]
+            or [np.zeros(0, dtype=np.int64)]
         )
 
-    def complements(self, relations: npt.NDArray[np.int64]) -> list[int]:
-        """For each relation given, its best published cell to suppress: a member before
-        the total, a non-zero count before a zero, then the smallest."""
-        wanted = np.zeros(self.n_relations, dtype=bool)
-        wanted[relations] = True
-        mask = wanted[self.relation] & ~self.suppressed[self.cell]
-        if not mask.any():
+    def cells_of(self, relation: int) -> list[int]:
+        return self.cell[self.entries_of([relation])].tolist()  # type: ignore[no-any-return]
+
+    def best_cells(self, entries: npt.NDArray[np.int64]) -> list[int]:
+        """For each relation among the given entries, its best published cell to suppress:
+        a member before the total, a non-zero count before a zero, then the smallest, then
+        the cell key."""
+        entries = entries[~self.suppressed[self.cell[entries]]]
+        if not len(entries):
             return []
-        rel = self.relation[mask]
-        cell = self.cell[mask]
+        rel = self.relation[entries]
+        cell = self.cell[entries]
         size = self.cell_size[cell]
-        order = np.lexsort((self.key_rank[cell], size, size == 0, self.is_total[mask], rel))
+        order = np.lexsort((self.key_rank[cell], size, size == 0, self.is_total[entries], rel))
         rel_sorted = rel[order]
         first = np.ones(len(order), dtype=bool)
         first[1:] = rel_sorted[1:] != rel_sorted[:-1]
         return sorted({int(c) for c in cell[order][first]})
 
     def protect_lonely(self) -> int:
-        """Suppress one more cell in every relation where exactly one cell is suppressed,
-        choosing for each such cell only its smallest relation, until none is left; returns
-        the number of cells added."""
+        """Suppress one more cell in every active relation where exactly one cell is
+        suppressed, choosing for each such cell only its smallest relation, until none is
+        left; returns the number of cells added."""
         added = 0
+        entries = self.active
+        relation, cell = self.relation[entries], self.cell[entries]
         while True:
-            per_relation = self.suppressed_per_relation()
-            lonely = (per_relation == 1)[self.relation] & self.suppressed[self.cell]
+            hidden = self.suppressed[cell]
+            per_relation = np.bincount(relation, weights=hidden, minlength=self.n_relations)
+            lonely = (per_relation == 1)[relation] & hidden
             if not lonely.any():
                 return added
-            rel = self.relation[lonely]
-            cell = self.cell[lonely]
-            order = np.lexsort((rel, self.size[lonely], cell))
+            rel = relation[lonely]
+            lonely_cell = cell[lonely]
+            order = np.lexsort((rel, self.size[entries[lonely]], lonely_cell))
             first = np.ones(len(order), dtype=bool)
-            first[1:] = cell[order][1:] != cell[order][:-1]
-            chosen = self.complements(np.unique(rel[order][first]))
+            first[1:] = lonely_cell[order][1:] != lonely_cell[order][:-1]
+            wanted = np.zeros(self.n_relations, dtype=bool)
+            wanted[rel[order][first]] = True
+            chosen = self.best_cells(entries[wanted[relation]])
             if not chosen:
                 return added
             self.suppressed[chosen] = True
             added += len(chosen)
 
     def recoverable(self) -> list[int]:
-        """Suppressed cells whose value follows exactly from the published cells through
-        any combination of the relations (exact linear algebra over each connected group)."""
-        hidden = self.suppressed[self.cell]
-        if not hidden.any():
+        """Active suppressed cells whose value follows exactly from the published cells
+        through any combination of the relations (exact linear algebra over each connected
+        group of suppressed cells; a group seen before, unchanged, is not solved again)."""
+        entries = self.active[self.suppressed[self.cell[self.active]]]
+        if not len(entries):
             return []
-        relation = self.relation[hidden]
-        cell = self.cell[hidden]
-        coefficient = np.where(self.is_total[hidden], 1, -1)
+        relation = self.relation[entries]
+        cell = self.cell[entries]
+        coefficient = np.where(self.is_total[entries], 1, -1)
         distinct = _distinct_equations(relation, cell, coefficient)
         relation, cell, coefficient = relation[distinct], cell[distinct], coefficient[distinct]
         group = _components(relation, cell)
+        signature = _group_signatures(group, relation, cell, coefficient)
+        unseen = np.array([s not in self._audited for s in signature.tolist()], dtype=bool)
+        determined: list[int] = []
+        for known in set(signature[~unseen].tolist()):
+            determined.extend(self._audited[known])
+        keep = unseen[group]
         equations: dict[int, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
         for g, r, c, k in zip(
-            group.tolist(), relation.tolist(), cell.tolist(), coefficient.tolist(), strict=True
+            group[keep].tolist(),
+            relation[keep].tolist(),
+            cell[keep].tolist(),
+            coefficient[keep].tolist(),
+            strict=True,
         ):
             equations[g][r][c] = k
-        determined: list[int] = []
-        for group_equations in equations.values():
-            determined.extend(determined_cells(list(group_equations.values())))
+        for g, group_equations in equations.items():
+            found = determined_cells(list(group_equations.values()))
+            self._audited[int(signature[g])] = found
+            determined.extend(found)
         return sorted(determined)
 
     def protect_recoverable(self, cells: Sequence[int]) -> int:
         """For each recoverable cell, suppress the best published cell of the nearest
         relation that has one, searching outwards through relations and suppressed cells
         (the cell's own relations first; where those are wholly suppressed, the value was
-        worked out through its neighbours'). A cell whose own relations already gained a
-        cell this round waits for the next audit. Returns the number of cells added."""
-        order = np.argsort(self.cell, kind="stable")
-        cell_starts = np.searchsorted(self.cell[order], np.arange(len(self.suppressed) + 1))
-        relation_order = np.argsort(self.relation, kind="stable")
-        relation_starts = np.searchsorted(
-            self.relation[relation_order], np.arange(self.n_relations + 1)
-        )
-
-        def relations_of(cell: int) -> list[int]:
-            entries = order[cell_starts[cell] : cell_starts[cell + 1]]
-            return self.relation[entries].tolist()  # type: ignore[no-any-return]
-
-        def cells_of(relation: int) -> list[int]:
-            entries = relation_order[relation_starts[relation] : relation_starts[relation + 1]]
-            return self.cell[entries].tolist()  # type: ignore[no-any-return]
-
-        touched: set[int] = set()
-        chosen: list[int] = []
+        worked out through its neighbours'). Returns the number of cells added."""
+        added = 0
         for start in cells:
-            if touched & set(relations_of(start)):
-                continue
-            pick = self._nearest_complement(start, relations_of, cells_of)
+            pick = self._nearest_complement(start)
             if pick is not None:
-                chosen.append(pick)
                 self.suppressed[pick] = True
-                touched.update(relations_of(pick))
-        return len(chosen)
+                added += 1
+        return added
 
-    def _nearest_complement(
-        self,
-        start: int,
-        relations_of: Callable[[int], list[int]],
-        cells_of: Callable[[int], list[int]],
-    ) -> int | None:
+    def _nearest_complement(self, start: int) -> int | None:
+        relations_of, cells_of = self.relations_of, self.cells_of
         seen_cells = {start}
         seen_relations: set[int] = set()
         frontier = [start]
@@ -573,7 +602,7 @@ class _Relations:
             seen_relations.update(layer)
             open_relations = [r for r in layer if not self.suppressed[cells_of(r)].all()]
             if open_relations:
-                picks = self.complements(np.array(open_relations, dtype=np.int64))
+                picks = self.best_cells(self.entries_of(open_relations))
                 return min(picks, key=self._preference)
             frontier = sorted({c for r in layer for c in cells_of(r)} - seen_cells)
             seen_cells.update(frontier)
@@ -622,6 +651,27 @@ def _components(
         if np.array_equal(spread, label):
             return label[cell_index].astype(np.int64)
         label = spread
+
+
+def _group_signatures(
+    group: npt.NDArray[np.int64],
+    relation: npt.NDArray[np.int64],
+    cell: npt.NDArray[np.int64],
+    coefficient: npt.NDArray[np.int64],
+) -> npt.NDArray[np.uint64]:
+    """A 64-bit fingerprint of each group's equations, indexed by group label (the labels
+    `_components` gives): the wrapping sum of a pseudo-random hash of each entry."""
+    mixed = (
+        relation.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        + cell.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+        + (coefficient > 0).astype(np.uint64)
+    )
+    mixed ^= mixed >> np.uint64(31)
+    mixed *= np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(29)
+    signature = np.zeros(int(group.max()) + 1, dtype=np.uint64)
+    np.add.at(signature, group, mixed)
+    return signature
 
 
 PRIME = (1 << 61) - 1
@@ -691,11 +741,14 @@ def secondary_suppression(frame: pl.DataFrame, geographies: pl.DataFrame) -> lis
         return []
     state = _Relations(long, cells, n_rows=frame.height)
     primary = state.suppressed.copy()
-    while True:
+    changed = primary
+    while state.focus(changed):
+        before = state.suppressed.copy()
         state.protect_lonely()
         recoverable = state.recoverable()
-        if not recoverable or state.protect_recoverable(recoverable) == 0:
-            break
+        if recoverable:
+            state.protect_recoverable(recoverable)
+        changed = state.suppressed & ~before
     return np.flatnonzero(state.suppressed & ~primary).tolist()
 
 
