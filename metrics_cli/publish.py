@@ -35,7 +35,6 @@ from metrics_cli.disclosure import (
     DERIVED_COLUMNS,
     HIDDEN_COLUMNS,
     MIN_BASE,
-    apply_disclosure,
     protect_inequality_gaps,
     protect_spc,
     settings_from_build_vars,
@@ -44,7 +43,6 @@ from metrics_cli.errors import DataError, UsageError
 from metrics_cli.marts import (
     INEQUALITY_COLUMNS,
     MATURITY_LEVELS_COLUMNS,
-    METRIC_VALUES_COLUMNS,
     SPC_COLUMNS,
 )
 from metrics_cli.settings import load_settings
@@ -241,7 +239,8 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = _locate_tables(con)
-        frames = {name: _read(con, tables[name]) for name in tables}
+        # metric_values itself is not read: what leaves the warehouse is its disclosed copy
+        frames = {name: _read(con, tables[name]) for name in tables if name != "metric_values"}
         comments = _comments(con, tables)
         build_info = _build_info(con)
         inputs = _read(con, '"raw"."input_files"').sort("dataset", "file_name")
@@ -251,13 +250,7 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     threshold, rounding = disclosure_settings(build_info)
     catalogue = frames["metric_catalogue"]
     names = _geography_names(frames.get("geographies"))
-    protected = apply_disclosure(
-        frames["metric_values"].select(METRIC_VALUES_COLUMNS),
-        catalogue,
-        frames["int_practice_geographies"],
-        threshold,
-        rounding,
-    )
+    protected = frames["disclosed_metric_values"]
     published = {
         "metric_values": published_metric_values(protected, catalogue, names),
         "inequality_gaps": _with_labels(
@@ -343,7 +336,7 @@ def _is_publication(directory: Path) -> bool:
 
 def _locate_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Qualified names of the tables publish reads; marts' names are unique across schemas."""
-    wanted = (*TABLES, "metric_catalogue", "int_practice_geographies")
+    wanted = (*TABLES, "disclosed_metric_values", "metric_catalogue")
     found = con.execute(
         """
         select table_name, schema_name from duckdb_tables()

@@ -37,17 +37,13 @@ from metrics_cli.report_data import (
     ReportPeriod,
     SpcView,
     build_report,
-    catalogue_frame,
     connect,
-    disclosed_metric_values,
-    disclosure_settings,
     format_count,
     format_interval,
     format_value,
     geography_context,
     list_scopes,
-    load_metric_values,
-    load_practice_geographies,
+    load_disclosed_metric_values,
     locate_tables,
     resolve_period,
     value_decimals,
@@ -360,8 +356,8 @@ def render_scopes(
 ) -> RenderOutcome:
     """Render the given reports; several run in parallel processes.
 
-    Disclosure control runs once here over the values of `icb_codes` (all when None); each
-    report then reads the controlled values. A failing report is recorded, not raised.
+    The disclosure-controlled values of `icb_codes` (all when None) are read once here;
+    each report then reads them. A failing report is recorded, not raised.
     """
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{fmt}'")
@@ -370,14 +366,7 @@ def render_scopes(
     with connect(warehouse) as con:
         tables = locate_tables(con)
         report_period = resolve_period(con, tables, period)
-        threshold, rounding = disclosure_settings(con)
-        disclosed = disclosed_metric_values(
-            load_metric_values(con, tables, icb_codes),
-            catalogue_frame(con, tables),
-            load_practice_geographies(con, tables, icb_codes),
-            threshold,
-            rounding,
-        )
+        disclosed = load_disclosed_metric_values(con, tables, icb_codes)
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
         shutil.copytree(STATIC_DIR, out / "static", dirs_exist_ok=True)

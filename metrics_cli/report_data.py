@@ -2,8 +2,9 @@
 
 Nothing here recomputes a statistic. Values, limits, comparisons with the parent, SPC
 signals, inequality gaps and maturity levels all come from the marts; this module picks the
-rows a report needs, applies disclosure control once (`disclosed_metric_values`), formats
-numbers for print and writes key messages, each traceable to the mart rows behind it.
+rows a report needs from the disclosure-controlled values (the `disclosed_metric_values`
+mart), formats numbers for print and writes key messages, each traceable to the mart rows
+behind it.
 """
 
 from __future__ import annotations
@@ -91,8 +92,11 @@ BENCHMARK_PRIORITY = (
 SPC_CHART_LIMIT = 4
 BENCHMARK_LIMIT = 3
 
+DISCLOSED_COLUMNS = (*METRIC_VALUES_COLUMNS, "is_suppressed")
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "metric_values": METRIC_VALUES_COLUMNS,
+    "disclosed_metric_values": DISCLOSED_COLUMNS,
     "metric_catalogue": ("metric_id", "title", "unit", "polarity", "family", "source_datasets"),
     "int_practice_geographies": (
         "period_end",
@@ -126,6 +130,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_TABLES = (
     "metric_values",
+    "disclosed_metric_values",
     "metric_catalogue",
     "int_practice_geographies",
     "int_geography_parents",
@@ -744,18 +749,19 @@ def _icb_practices_sql(tables: Mapping[str, str]) -> str:
     """
 
 
-def load_metric_values(
+def load_disclosed_metric_values(
     con: duckdb.DuckDBPyConnection, tables: Mapping[str, str], icb_codes: Sequence[str] | None
 ) -> pl.DataFrame:
-    """metric_values rows of the geographies inside the given ICBs (all rows for None).
+    """The disclosure-controlled rows (the `disclosed_metric_values` mart) of the
+    geographies inside the given ICBs, with `all` (every row for None).
 
-    Disclosure control works within one metric, period and breakdown set across parents and
-    children, so the rows handed to it must hold every geography of the ICB and `all`.
+    Disclosure control is decided once per build over every row, so the cells a report
+    withholds are the cells every other report and the published files withhold.
     """
-    metric_values = tables["metric_values"]
-    columns = ", ".join(f"metric_values.{c}" for c in METRIC_VALUES_COLUMNS)
+    disclosed = tables["disclosed_metric_values"]
+    columns = ", ".join(f"disclosed.{c}" for c in DISCLOSED_COLUMNS)
     if icb_codes is None:
-        return query_frame(con, f"select {columns} from {metric_values} as metric_values")
+        return query_frame(con, f"select {columns} from {disclosed} as disclosed")
     return query_frame(
         con,
         f"""
@@ -768,72 +774,13 @@ def load_metric_values(
                 and geographies.practice_code = icb_practices.practice_code
         )
         select {columns}
-        from {metric_values} as metric_values
+        from {disclosed} as disclosed
         semi join icb_geographies
-            on metric_values.geography_type = icb_geographies.geography_type
-            and metric_values.geography_code = icb_geographies.geography_code
+            on disclosed.geography_type = icb_geographies.geography_type
+            and disclosed.geography_code = icb_geographies.geography_code
         """,
         [list(icb_codes)],
     )
-
-
-def load_practice_geographies(
-    con: duckdb.DuckDBPyConnection, tables: Mapping[str, str], icb_codes: Sequence[str] | None
-) -> pl.DataFrame:
-    """int_practice_geographies of the given ICBs' practices (all for None): how geographies
-    nest, which disclosure control needs to protect parents against their children."""
-    geographies = tables["int_practice_geographies"]
-    columns = (
-        "geographies.period_end, geographies.practice_code, "
-        "geographies.geography_type, geographies.geography_code"
-    )
-    if icb_codes is None:
-        return query_frame(con, f"select {columns} from {geographies} as geographies")
-    return query_frame(
-        con,
-        f"""
-        with icb_practices as ({_icb_practices_sql(tables)})
-        select {columns}
-        from {geographies} as geographies
-        semi join icb_practices
-            on geographies.period_end = icb_practices.period_end
-            and geographies.practice_code = icb_practices.practice_code
-        """,
-        [list(icb_codes)],
-    )
-
-
-def disclosure_settings(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """The disclosure threshold and rounding the build was run with (the vars), else defaults."""
-    from metrics_cli.disclosure import settings_from_build_vars
-
-    try:
-        row = query_one(con, "select value from raw.build_info where key = 'vars'")
-    except duckdb.Error:
-        row = None
-    return settings_from_build_vars(row[0] if row is not None else None)
-
-
-def disclosed_metric_values(
-    metric_values: pl.DataFrame,
-    catalogue: pl.DataFrame,
-    geographies: pl.DataFrame,
-    threshold: int,
-    rounding: int,
-) -> pl.DataFrame:
-    """The one place reports apply disclosure control, before anything is rendered.
-
-    Returns the rows with counts rounded, and counts, values and limits withheld where the
-    rules say so (`is_suppressed` true), by the project's single implementation.
-    """
-    from metrics_cli.disclosure import apply_disclosure
-
-    return apply_disclosure(metric_values, catalogue, geographies, threshold, rounding)
-
-
-def catalogue_frame(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str]) -> pl.DataFrame:
-    """The catalogue seed as a frame, for disclosure control."""
-    return query_frame(con, f"select * from {tables['metric_catalogue']}")
 
 
 # ---------------------------------------------------------------- picking rows

@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from metrics_cli.disclosure import apply_disclosure
 from metrics_cli.sii import inequality_frame
 from metrics_cli.spc import spc_frame
 
@@ -988,6 +989,8 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
     tables = {
         "metric_catalogue": seed_catalogue,
         "metric_values": values,
+        # as the disclosed_metric_values model does at build time, with the default vars
+        "disclosed_metric_values": apply_disclosure(values, seed_catalogue, geographies),
         "metric_spc": spc,
         "inequality_gaps": gaps,
         "int_practice_geographies": geographies,

@@ -29,7 +29,9 @@ import pytest
 
 from metrics_cli import __version__
 from metrics_cli.cli import main
+from metrics_cli.disclosure import apply_disclosure
 from metrics_cli.errors import DataError, UsageError
+from metrics_cli.marts import METRIC_VALUES_COLUMNS
 from metrics_cli.publish import disclosure_settings, publish
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -313,10 +315,18 @@ def build_warehouse(
         orient="row",
     )
     named = geographies.select("geography_type", "geography_code", "geography_name").unique()
+    # as the disclosed_metric_values model does at build time, with the build's vars
+    disclosed = apply_disclosure(
+        values.select(METRIC_VALUES_COLUMNS),
+        catalogue,
+        geographies,
+        *disclosure_settings({"vars": build_vars}),
+    )
     con = duckdb.connect(str(path))
     try:
         for name, table in [
             ("metric_values", values),
+            ("disclosed_metric_values", disclosed),
             ("inequality_gaps", gaps),
             ("metric_spc", spc),
             ("maturity_levels", maturity),

@@ -10,6 +10,8 @@ import polars as pl
 import pytest
 
 from metrics_cli.cli import main
+from metrics_cli.disclosure import apply_disclosure, settings_from_build_vars
+from metrics_cli.marts import METRIC_VALUES_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -55,3 +57,28 @@ def test_unsuppressed_values_equal_the_warehouse(tiny_warehouse: Path, tmp_path:
     for column in ("value", "lower_95", "upper_95"):
         both = joined.filter(pl.col(column).is_not_null())
         assert (both[column] == both[f"{column}_warehouse"]).all(), column
+
+
+def test_the_disclosed_mart_is_disclosure_control_of_metric_values(tiny_warehouse: Path) -> None:
+    """The build's disclosed_metric_values is exactly apply_disclosure over every row with
+    the build's vars, so reports and published files (which both read it) hide the same
+    cells."""
+    with duckdb.connect(str(tiny_warehouse), read_only=True) as con:
+        metric_values = con.sql("select * from metric_values").pl()
+        catalogue = con.sql("select * from metric_catalogue").pl()
+        geographies = con.sql("select * from int_practice_geographies").pl()
+        disclosed = con.sql("select * from disclosed_metric_values").pl()
+        (vars_json,) = con.execute(
+            "select value from raw.build_info where key = 'vars'"
+        ).fetchone() or (None,)
+    keys = ["metric_id", "period_grain", "period_start", "geography_type", "geography_code",
+            "breakdown_type", "breakdown_value"]
+    expected = apply_disclosure(
+        metric_values.select(METRIC_VALUES_COLUMNS),
+        catalogue,
+        geographies,
+        *settings_from_build_vars(vars_json),
+    )
+    assert disclosed.height == metric_values.height
+    assert disclosed["is_suppressed"].sum() > 0
+    assert disclosed.sort(keys).equals(expected.sort(keys))

@@ -23,12 +23,9 @@ from metrics_cli.cli import main
 from metrics_cli.errors import UsageError
 from metrics_cli.render import Progress, render_reports, render_scopes
 from metrics_cli.report_data import (
-    catalogue_frame,
     connect,
-    disclosed_metric_values,
     format_value,
-    load_metric_values,
-    load_practice_geographies,
+    load_disclosed_metric_values,
     locate_tables,
 )
 
@@ -136,13 +133,7 @@ def test_every_headline_value_is_the_mart_value_or_withheld(warehouse: Path, nb3
     formatted by unit, unless disclosure control withheld it."""
     with connect(warehouse) as con:
         tables = locate_tables(con)
-        disclosed = disclosed_metric_values(
-            load_metric_values(con, tables, ["QXX"]),
-            catalogue_frame(con, tables),
-            load_practice_geographies(con, tables, ["QXX"]),
-            7,
-            5,
-        )
+        disclosed = load_disclosed_metric_values(con, tables, ["QXX"])
     units = dict(mart(warehouse, "select metric_id, unit from metric_catalogue"))
     latest = (
         disclosed.filter(

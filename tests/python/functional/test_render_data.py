@@ -21,19 +21,15 @@ from metrics_cli.report_data import (
     ReportPeriod,
     assessment_period_end,
     build_report,
-    catalogue_frame,
     choose_assessment_periods,
     classify_change,
     connect,
-    disclosed_metric_values,
-    disclosure_settings,
     format_count,
     format_interval,
     format_value,
     in_sentence,
     list_scopes,
-    load_metric_values,
-    load_practice_geographies,
+    load_disclosed_metric_values,
     locate_tables,
     minus_one_year,
     resolve_period,
@@ -149,14 +145,7 @@ def report_for(warehouse: Path, scope: tuple[str, str], label: str | None = None
     with connect(warehouse) as con:
         tables = locate_tables(con)
         period = resolve_period(con, tables, label)
-        threshold, rounding = disclosure_settings(con)
-        disclosed = disclosed_metric_values(
-            load_metric_values(con, tables, ["QXX"]),
-            catalogue_frame(con, tables),
-            load_practice_geographies(con, tables, ["QXX"]),
-            threshold,
-            rounding,
-        )
+        disclosed = load_disclosed_metric_values(con, tables, ["QXX"])
         return build_report(con, tables, disclosed.lazy(), scope, period, date(2025, 7, 14))
 
 
