@@ -149,7 +149,7 @@ def is_nhs_number(text: pl.Expr) -> pl.Expr:
     """A valid 10-digit NHS number (modulus 11 check digit), spaced `943 476 5919` or not.
 
     Ten repeats of one digit pass the arithmetic but are never issued, so they are not
-    treated as NHS numbers (they are common placeholders).
+    treated as NHS numbers (they are common dummy values in test systems).
     """
     number = (
         pl.when(looks_like_nhs_number(text))
