@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from metrics_cli.disclosure import apply_disclosure
+from metrics_cli.marts import METRIC_VALUES_COLUMNS as COLUMNS
 from metrics_cli.sii import inequality_frame
 from metrics_cli.spc import spc_frame
 
@@ -635,28 +636,6 @@ def _compare(frame: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.Series("comparison_to_parent", results))
 
 
-COLUMNS = (
-    "metric_id",
-    "period_grain",
-    "period_start",
-    "period_end",
-    "period_label",
-    "geography_type",
-    "geography_code",
-    "breakdown_type",
-    "breakdown_value",
-    "numerator",
-    "denominator",
-    "unweighted_count",
-    "value",
-    "lower_95",
-    "upper_95",
-    "lower_998",
-    "upper_998",
-    "method",
-    "comparison_to_parent",
-    "not_calculated_reason",
-)
 
 
 def metric_values(catalogue: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
