@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from metrics_cli import charts
 from metrics_cli.errors import NbhdError, UsageError
+from metrics_cli.files import atomic_path
 from metrics_cli.report_data import (
     CHANGE_LABELS,
     COMPARISON_LABELS,
@@ -293,10 +294,11 @@ def render_one(
         report = build_report(con, tables, disclosed, scope, period, generated_on)
     path = out / report_filename(scope, fmt)
     pages: int | None = None
-    if fmt == "pdf":
-        pages = write_pdf(render_html(report), path)
-    else:
-        path.write_text(render_html(report, static_prefix="static/"), encoding="utf-8")
+    with atomic_path(path) as temporary:  # a failed report leaves the previous one whole
+        if fmt == "pdf":
+            pages = write_pdf(render_html(report), temporary)
+        else:
+            temporary.write_text(render_html(report, static_prefix="static/"), encoding="utf-8")
     return RenderedReport(scope, path, pages, time.perf_counter() - started)
 
 

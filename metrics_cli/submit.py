@@ -35,6 +35,7 @@ import polars as pl
 
 from metrics_cli import __version__
 from metrics_cli.errors import DataError, UsageError
+from metrics_cli.files import atomic_path
 
 RETURN_FORMAT = "nbhd-return"
 RETURN_VERSION = 1
@@ -534,7 +535,7 @@ def _write_bundle(
     }
     files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_path(out) as temporary, zipfile.ZipFile(temporary, "w") as bundle:
+    with atomic_path(out) as temporary, zipfile.ZipFile(temporary, "w") as bundle:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -548,19 +549,6 @@ def _content_digest(entries: Mapping[str, Mapping[str, object]]) -> str:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@contextmanager
-def _atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary file beside `target` that replaces it only if the block succeeds."""
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:

@@ -294,6 +294,25 @@ def test_all_with_a_failing_report_writes_the_others(warehouse: Path, tmp_path: 
     assert progress.getvalue().endswith("\n") and "3/3" in progress.getvalue()
 
 
+def test_a_report_failing_while_written_leaves_the_previous_one_whole(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PDF is written beside its target and moved into place only when complete."""
+    previous = tmp_path / "neighbourhood_NB1.pdf"
+    previous.write_bytes(b"%PDF- the last good report")
+
+    def fail_half_way(html: str, path: Path) -> int:
+        path.write_bytes(b"%PDF- half a report")
+        raise OSError("disk full")
+
+    monkeypatch.setattr("metrics_cli.render.write_pdf", fail_half_way)
+    outcome = render_scopes(warehouse, tmp_path, [("neighbourhood", "NB1")], "pdf", workers=1)
+    assert [f.scope for f in outcome.failures] == [("neighbourhood", "NB1")]
+    assert "disk full" in outcome.summary()
+    assert previous.read_bytes() == b"%PDF- the last good report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["neighbourhood_NB1.pdf"]
+
+
 def test_render_reports_all_covers_every_geography(warehouse: Path, tmp_path: Path) -> None:
     outcome = render_reports(warehouse, tmp_path, None, "html", None)
     assert outcome.ok, outcome.summary()
