@@ -741,7 +741,7 @@ def geography_context(
 
 
 def _icb_practices_sql(tables: Mapping[str, str]) -> str:
-    """Every (month end, practice) of the given ICBs: the rows disclosure control must see."""
+    """Every (month end, practice) of the given ICBs: which geographies lie inside them."""
     return f"""
         select distinct period_end, practice_code
         from {tables["int_practice_geographies"]}

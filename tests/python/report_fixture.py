@@ -32,7 +32,11 @@ import numpy as np
 import polars as pl
 
 from metrics_cli.disclosure import apply_disclosure
-from metrics_cli.marts import METRIC_VALUES_COLUMNS as COLUMNS
+from metrics_cli.marts import (
+    MATURITY_CRITERIA_RESULTS_COLUMNS,
+    MATURITY_LEVELS_COLUMNS,
+    METRIC_VALUES_COLUMNS,
+)
 from metrics_cli.sii import inequality_frame
 from metrics_cli.spc import spc_frame
 
@@ -645,7 +649,7 @@ def metric_values(catalogue: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
     aggregated = _aggregate(counts, catalogue)
     spend = _spend_rows().select(aggregated.columns)
     combined = pl.concat([aggregated, spend.cast(aggregated.schema)], how="vertical")
-    return _compare(combined, catalogue).select(COLUMNS)
+    return _compare(combined, catalogue).select(METRIC_VALUES_COLUMNS)
 
 
 def quintile_populations() -> pl.DataFrame:
@@ -844,35 +848,12 @@ def maturity(names: Names) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl
     levels = pl.DataFrame(
         level_rows,
         orient="row",
-        schema=[
-            "neighbourhood_code",
-            "assessment_period",
-            "domain_id",
-            "level_achieved",
-            "level_name",
-            "self_assessed_level",
-            "evidenced_level",
-            "has_discrepancy",
-            "next_level_gaps",
-        ],
+        schema=list(MATURITY_LEVELS_COLUMNS),
     )
     results = pl.DataFrame(
         result_rows,
         orient="row",
-        schema=[
-            "neighbourhood_code",
-            "assessment_period",
-            "domain_id",
-            "level",
-            "criterion_id",
-            "criterion_kind",
-            "status",
-            "evidence_summary",
-            "metric_id",
-            "metric_value",
-            "threshold",
-            "is_met",
-        ],
+        schema=list(MATURITY_CRITERIA_RESULTS_COLUMNS),
     )
     return domains, criteria, levels, results
 
