@@ -885,3 +885,14 @@ def settings_from_build_vars(vars_json: str | None) -> tuple[int, int]:
         except (TypeError, ValueError) as error:
             raise DataError(f"var {name} must be a whole number, not {raw!r}") from error
     return values[0], values[1]
+
+
+def disclosure_decisions(
+    metric_values: pl.DataFrame,
+    catalogue: pl.DataFrame,
+    geographies: pl.DataFrame,
+    threshold: int = DEFAULT_THRESHOLD,
+) -> pl.DataFrame:
+    """The decision for every row: its key, `is_suppressed` and `suppression_rule`."""
+    decided = apply_disclosure(metric_values, catalogue, geographies, threshold, rounding=None)
+    return decided.select(*CELL_KEY, "is_suppressed", "suppression_rule")
