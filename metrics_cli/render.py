@@ -7,6 +7,7 @@ others. Disclosure control is applied once, before any report is built.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import re
@@ -19,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import jinja2
 import polars as pl
@@ -208,8 +209,11 @@ def _maturity_svg(view: MaturityView, name: str) -> Markup:
     )
 
 
+@functools.cache
 def template_environment() -> jinja2.Environment:
-    """Jinja2 with autoescape on for every template: data never becomes markup."""
+    """Jinja2 with autoescape on for every template: data never becomes markup.
+
+    Made once per process, so each template is compiled once, not once per report."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
@@ -254,17 +258,45 @@ def tally(report: ReportData) -> dict[str, int]:
     }
 
 
-def render_html(report: ReportData, static_prefix: str = "") -> str:
-    """The report as one HTML document; `static_prefix` locates print.css and the fonts."""
+def render_html(report: ReportData, static_prefix: str = "", link_stylesheet: bool = True) -> str:
+    """The report as one HTML document; `static_prefix` locates print.css and the fonts.
+
+    A PDF is rendered without the `<link>`: `write_pdf` gives WeasyPrint the parsed
+    stylesheet instead."""
     template = template_environment().get_template("report.html.j2")
-    return template.render(report=report, static_prefix=static_prefix, tally=tally(report))
+    return template.render(
+        report=report,
+        static_prefix=static_prefix,
+        link_stylesheet=link_stylesheet,
+        tally=tally(report),
+    )
+
+
+@functools.cache
+def print_styles() -> tuple[Any, Any]:
+    """print.css parsed, and its fonts loaded, once per process: (stylesheet, font config).
+
+    Every report of a process shares them, so the CSS is not parsed, nor the @font-face
+    fonts registered with fontconfig, once per report."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    stylesheet = CSS(
+        filename=str(STATIC_DIR / "print.css"), base_url=f"{STATIC_DIR}/", font_config=font_config
+    )
+    return stylesheet, font_config
 
 
 def write_pdf(html: str, path: Path) -> int:
-    """A tagged PDF/UA-1 file from the HTML; returns the page count."""
+    """A tagged PDF/UA-1 file from the HTML (rendered without its stylesheet link); returns
+    the page count."""
     from weasyprint import HTML
 
-    document = HTML(string=html, base_url=f"{STATIC_DIR}/").render()
+    stylesheet, font_config = print_styles()
+    document = HTML(string=html, base_url=f"{STATIC_DIR}/").render(
+        stylesheets=[stylesheet], font_config=font_config
+    )
     document.write_pdf(path, pdf_variant=PDF_VARIANT)
     return len(document.pages)
 
@@ -296,7 +328,7 @@ def render_one(
     pages: int | None = None
     with atomic_path(path) as temporary:  # a failed report leaves the previous one whole
         if fmt == "pdf":
-            pages = write_pdf(render_html(report), temporary)
+            pages = write_pdf(render_html(report, link_stylesheet=False), temporary)
         else:
             temporary.write_text(render_html(report, static_prefix="static/"), encoding="utf-8")
     return RenderedReport(scope, path, pages, time.perf_counter() - started)
@@ -313,12 +345,26 @@ class _Job:
     generated_on: date
 
 
+@functools.lru_cache(maxsize=1)
+def _worker_disclosed(path: Path) -> pl.DataFrame:
+    """The shared disclosure-controlled values, read once per worker process."""
+    return pl.read_parquet(path)
+
+
 def _run_job(job: _Job) -> RenderedReport:
     """A worker process's task: one report from the shared disclosure-controlled values."""
-    disclosed = pl.scan_parquet(job.disclosed_path)
+    disclosed = _worker_disclosed(job.disclosed_path).lazy()
     return render_one(
         job.warehouse, job.out, job.scope, job.fmt, job.period, disclosed, job.generated_on
     )
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _failure_message(error: BaseException) -> str:
@@ -375,7 +421,7 @@ def render_scopes(
     progress = Progress(len(scopes), progress_stream)
     reports: list[RenderedReport] = []
     failures: list[RenderFailure] = []
-    pool_size = min(workers or os.cpu_count() or 1, len(scopes))
+    pool_size = min(workers or available_cores(), len(scopes))
     if pool_size <= 1:
         for scope in scopes:
             try:

@@ -1720,6 +1720,37 @@ def _maturity_messages(
 # ---------------------------------------------------------------- the whole report
 
 
+def _geography_keys(geographies: Iterable[Geography | None]) -> pl.LazyFrame:
+    wanted = {(g.type, g.code) for g in geographies if g is not None}
+    return pl.LazyFrame(
+        {"geography_type": [t for t, _ in wanted], "geography_code": [c for _, c in wanted]},
+        schema={"geography_type": pl.String, "geography_code": pl.String},
+    )
+
+
+def _rows_shown(disclosed: pl.LazyFrame, context: GeographyContext, as_at: date) -> pl.DataFrame:
+    """The disclosure-controlled rows a report can print, picked set-based before any row
+    becomes a Python object: every breakdown of the scope; the whole-population rows of its
+    parent and ICB; and of its peers, the benchmarked metrics only. Rows ending after the
+    report period are never shown."""
+    on = ["geography_type", "geography_code"]
+    current = disclosed.filter(pl.col("period_end") <= as_at)
+    whole = current.filter(
+        (pl.col("breakdown_type") == "all") & (pl.col("breakdown_value") == "all")
+    )
+    parts = [
+        current.join(_geography_keys([context.scope]), on=on, how="semi"),
+        whole.join(_geography_keys([context.parent, context.icb]), on=on, how="semi"),
+        whole.filter(pl.col("metric_id").is_in(BENCHMARK_PRIORITY)).join(
+            _geography_keys(context.peers), on=on, how="semi"
+        ),
+    ]
+    return pl.concat(parts).unique(
+        ["metric_id", "period_grain", "period_start", *on, "breakdown_type", "breakdown_value"],
+        maintain_order=True,
+    ).collect()
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection,
     tables: Mapping[str, str],
@@ -1731,23 +1762,15 @@ def build_report(
     """Every section of one report, from the marts and the disclosure-controlled values."""
     catalogue = load_catalogue(con, tables)
     context = geography_context(con, tables, scope, period.end)
-    wanted = {(context.scope.type, context.scope.code)}
-    wanted.update((g.type, g.code) for g in context.peers)
-    for extra in (context.parent, context.icb):
-        if extra is not None:
-            wanted.add((extra.type, extra.code))
-    keys = pl.DataFrame(
-        {"geography_type": [t for t, _ in wanted], "geography_code": [c for _, c in wanted]}
-    )
-    rows = disclosed.join(
-        keys.lazy(), on=["geography_type", "geography_code"], how="semi"
-    ).collect()
-    index = FigureIndex((_figure(r) for r in rows.iter_rows(named=True)), period.end)
-    produced = set(disclosed.select("metric_id").unique().collect()["metric_id"].to_list())
-    scope_rows = rows.filter(
+    scope_rows = disclosed.filter(
         (pl.col("geography_type") == context.scope.type)
         & (pl.col("geography_code") == context.scope.code)
+    ).collect()
+    index = FigureIndex(
+        (_figure(r) for r in _rows_shown(disclosed, context, period.end).iter_rows(named=True)),
+        period.end,
     )
+    produced = set(disclosed.select("metric_id").unique().collect()["metric_id"].to_list())
     spc = load_spc(con, tables, context.scope, period.end, catalogue, scope_rows)
     sections = build_sections(catalogue, index, context, spc, produced)
     inequalities, gaps = build_inequalities(
