@@ -2,7 +2,10 @@
 
 The build is atomic: dbt runs against a new warehouse file beside the old one, which
 replaces the old one (``os.replace``) only when every model and test has passed. A failed
-build deletes its new file and leaves the last good warehouse readable.
+build deletes its new file and leaves the last good warehouse readable. Everything a build
+writes is inside its own temporary `.nbhd-build-*` directory beside the warehouse (DuckDB's
+spill files too), and that directory is removed however the build ends, including when it
+is stopped by SIGTERM or SIGINT; the tool never deletes anything it did not create.
 """
 
 from __future__ import annotations
@@ -11,25 +14,41 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from metrics_cli import __version__
-from metrics_cli.errors import DataError, UsageError
+from metrics_cli.errors import DataError, NbhdError, UsageError
 from metrics_cli.schemas import DATASETS
-from metrics_cli.settings import load_settings
+from metrics_cli.settings import Settings, load_settings
 from metrics_cli.validate import ValidationReport, format_report, validate_directory
 
 DBT_ENV_WAREHOUSE = "NBHD_DBT_DUCKDB_PATH"
+DBT_ENV_MEMORY_LIMIT = "NBHD_DUCKDB_MEMORY_LIMIT"
+DBT_ENV_TEMP_DIRECTORY = "NBHD_DUCKDB_TEMP_DIRECTORY"
+SPILL_DIR = "duckdb_tmp"
+
+
+class BuildStopped(NbhdError):
+    """The build was stopped by a signal; its temporary directory has been removed."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+class _Signalled(BaseException):
+    """Raised inside the build by the SIGTERM handler, so that its clean-up runs."""
 
 
 @dataclass(frozen=True)
@@ -82,36 +101,67 @@ def build(data_dir: Path, warehouse: Path, vars_text: Mapping[str, str]) -> Buil
     _check_matrix_var(dbt_vars)
     warehouse = warehouse.resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".nbhd-build-", dir=warehouse.parent))
+    with _stopped_by_signals():
+        work = Path(tempfile.mkdtemp(prefix=".nbhd-build-", dir=warehouse.parent))
+        try:
+            return _build_in(work, data_dir, warehouse, dbt_vars)
+        except _Signalled as stopped:
+            raise BuildStopped(
+                f"the build was stopped ({stopped}); its temporary directory was removed "
+                "and the previous warehouse is untouched"
+            ) from None
+        finally:
+            _keep_reports(work, warehouse.parent / "validation")
+            shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """While the build runs, SIGTERM raises `_Signalled` (SIGINT already raises
+    KeyboardInterrupt), so the `finally` that removes the temporary directory runs. DuckDB
+    checks for Python signals while it executes, so a running query stops too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise _Signalled(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        started = time.perf_counter()
-        report = validate_directory(data_dir, work / "validated")
-        seconds_validate = time.perf_counter() - started
-        if report.has_file_errors:
-            raise DataError(
-                "the input has file-level errors, so the warehouse was not touched:\n"
-                + format_report(report),
-                where=str(work / "validated" / "problems.csv"),
-            )
-        new_file = work / "warehouse.duckdb"
-        load_raw(new_file, work / "validated", data_dir, dbt_vars)
-        started = time.perf_counter()
-        failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt")
-        seconds_dbt = time.perf_counter() - started
-        if not failures:
-            os.replace(new_file, warehouse)
-            _remember(warehouse)
-        return BuildResult(
-            ok=not failures,
-            warehouse=warehouse,
-            validation=report,
-            seconds_validate=seconds_validate,
-            seconds_dbt=seconds_dbt,
-            dbt_failures=tuple(failures),
-        )
+        yield
     finally:
-        _keep_reports(work, warehouse.parent / "validation")
-        shutil.rmtree(work, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, Any]) -> BuildResult:
+    """The build proper, writing only inside `work`."""
+    started = time.perf_counter()
+    report = validate_directory(data_dir, work / "validated")
+    seconds_validate = time.perf_counter() - started
+    if report.has_file_errors:
+        raise DataError(
+            "the input has file-level errors, so the warehouse was not touched:\n"
+            + format_report(report),
+            where=str(work / "validated" / "problems.csv"),
+        )
+    new_file = work / "warehouse.duckdb"
+    spill = work / SPILL_DIR
+    load_raw(new_file, work / "validated", data_dir, dbt_vars, spill)
+    started = time.perf_counter()
+    failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt", spill)
+    seconds_dbt = time.perf_counter() - started
+    if not failures:
+        os.replace(new_file, warehouse)
+        _remember(warehouse)
+    return BuildResult(
+        ok=not failures,
+        warehouse=warehouse,
+        validation=report,
+        seconds_validate=seconds_validate,
+        seconds_dbt=seconds_dbt,
+        dbt_failures=tuple(failures),
+    )
 
 
 def _check_matrix_var(dbt_vars: Mapping[str, Any]) -> None:
@@ -176,10 +226,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_raw(new_file: Path, validated: Path, data_dir: Path, dbt_vars: Mapping[str, Any]) -> None:
+def load_raw(
+    new_file: Path,
+    validated: Path,
+    data_dir: Path,
+    dbt_vars: Mapping[str, Any],
+    spill: Path | None = None,
+) -> None:
     """Create schema `raw` in a new DuckDB file: every dataset (empty where absent) and the
     validation results, input checksums and build information."""
-    con = duckdb.connect(str(new_file))
+    settings: Settings = load_settings()
+    spill = spill or new_file.with_name(new_file.name + ".tmp")
+    con = duckdb.connect(str(new_file), config=settings.duckdb_config(spill))
     try:
         con.execute("create schema raw")
         for name, spec in DATASETS.items():
@@ -277,12 +335,20 @@ def _release_dbt_connections(warehouse: Path) -> None:
 
 
 def run_dbt(
-    command: list[str], warehouse: Path, dbt_vars: Mapping[str, Any], work: Path
+    command: list[str],
+    warehouse: Path,
+    dbt_vars: Mapping[str, Any],
+    work: Path,
+    spill: Path | None = None,
 ) -> list[str]:
-    """Run a dbt command in-process against `warehouse`; return the failures (empty = success)."""
+    """Run a dbt command in-process against `warehouse`; return the failures (empty = success).
+
+    DuckDB gets the memory limit of the settings and spills to `spill` (default: beside
+    the warehouse file, `<warehouse>.tmp`)."""
     from dbt.cli.main import dbtRunner
 
-    project_dir = load_settings().project_dir
+    settings = load_settings()
+    project_dir = settings.project_dir
     if not (project_dir / "dbt_project.yml").is_file():
         raise UsageError(f"no dbt project at {project_dir}; set NBHD_PROJECT_DIR")
     args = [
@@ -299,11 +365,19 @@ def run_dbt(
     ]
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars), default=str)]
-    with _environment(**{DBT_ENV_WAREHOUSE: str(warehouse)}):
+    environment = {
+        DBT_ENV_WAREHOUSE: str(warehouse),
+        DBT_ENV_MEMORY_LIMIT: settings.duckdb_memory_limit,
+        DBT_ENV_TEMP_DIRECTORY: str(spill or warehouse.with_name(warehouse.name + ".tmp")),
+    }
+    with _environment(**environment):
         try:
             result = dbtRunner().invoke(args)
         finally:
             _release_dbt_connections(warehouse)
+    if isinstance(result.exception, _Signalled | KeyboardInterrupt):
+        # dbtRunner catches every exception; a signal must still stop the build.
+        raise result.exception
     if result.success:
         return []
     failures = []

@@ -301,7 +301,8 @@ def _repeated_keys(path: Path, key: tuple[str, ...], temp_dir: Path) -> frozense
     )
     assert chr(31) == KEY_SEPARATOR
     try:
-        with duckdb.connect(config={"temp_directory": str(temp_dir)}) as connection:
+        config = load_settings().duckdb_config(temp_dir)
+        with duckdb.connect(config=config) as connection:
             connection.execute("set enable_progress_bar = false")
             rows = connection.execute(sql, [str(path)]).fetchall()
     except duckdb.Error as error:

@@ -1,10 +1,12 @@
--- GP encounters (clinician_role = 'GP'), read once: each encounter is placed after the
--- patient's previous GP encounter at the same practice (date order, ties by encounter_id)
--- and keeps the month of that previous encounter and whether it was with the same GP.
--- Every later continuity model reads this table, not the encounters, and sums its counts.
--- One row per encounter: summing rows that share practice, patient, GP, month and previous
--- month would save almost no rows (few patients see one GP twice in a month) and cost a
--- hash aggregation over every encounter.
+-- GP encounters (clinician_role = 'GP'): each encounter is placed after the patient's
+-- previous GP encounter at the same practice (date order, ties by encounter_id) and keeps
+-- the month of that previous encounter and whether it was with the same GP.
+-- A view, not a table: writing one row per encounter (150 million a national year) cost
+-- more than the sort itself. int_continuity_patient_indices reads it once, sorting the
+-- encounters there; int_continuity_named_gp_encounters uses none of the window's columns,
+-- so the database drops the window and it reads the encounters only.
+
+{{ config(materialized='view') }}
 
 with gp_encounters as (
 

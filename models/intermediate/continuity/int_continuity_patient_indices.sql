@@ -30,25 +30,43 @@ encounters as (
 
 ),
 
+-- Each month with the windows that contain it (a few dozen rows), so the encounters meet
+-- the windows in an equality join on month rather than a range join.
+window_months as (
+
+    select distinct
+        windows.period_start,
+        windows.period_end,
+        encounter_months.month
+    from (
+        {{ month_spine(
+            '(select min(period_start) from windows)',
+            '(select max(period_end) from windows)',
+        ) }}
+    ) as encounter_months
+    inner join windows
+        on encounter_months.month between windows.period_start and windows.period_end
+
+),
+
 clinician_counts as (
 
     select
-        windows.period_start,
-        windows.period_end,
+        window_months.period_start,
+        window_months.period_end,
         encounters.practice_code,
         encounters.patient_id,
         encounters.clinician_id,
         cast(sum(encounters.encounters) as bigint) as encounters,
         cast(sum(
-            case when encounters.previous_month >= windows.period_start
+            case when encounters.previous_month >= window_months.period_start
                 then encounters.same_clinician_pairs else 0 end
         ) as bigint) as same_clinician_pairs
     from encounters
-    inner join windows
-        on encounters.month between windows.period_start and windows.period_end
+    inner join window_months on encounters.month = window_months.month
     group by
-        windows.period_start,
-        windows.period_end,
+        window_months.period_start,
+        window_months.period_end,
         encounters.practice_code,
         encounters.patient_id,
         encounters.clinician_id

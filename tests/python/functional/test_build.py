@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -66,16 +71,17 @@ def test_same_day_share_matches_the_gpad_file(tiny_warehouse: Path, tiny_data: P
     gpad = pl.read_csv(tiny_data / "gp_appointments.csv", infer_schema_length=0).with_columns(
         pl.col("COUNT_OF_APPOINTMENTS").cast(pl.Int64)
     )
-    practice, month_text = gpad.row(0, named=True)["GP_CODE"], gpad.row(0, named=True)[
-        "APPOINTMENT_MONTH_START_DATE"
-    ]
+    practice, month_text = (
+        gpad.row(0, named=True)["GP_CODE"],
+        gpad.row(0, named=True)["APPOINTMENT_MONTH_START_DATE"],
+    )
     rows = gpad.filter(
         (pl.col("GP_CODE") == practice) & (pl.col("APPOINTMENT_MONTH_START_DATE") == month_text)
     )
     known = rows.filter(pl.col("TIME_BETWEEN_BOOK_AND_APPT") != "Unknown / Data Quality")
     same_day = known.filter(pl.col("TIME_BETWEEN_BOOK_AND_APPT") == "Same Day")
     expected = 100 * same_day["COUNT_OF_APPOINTMENTS"].sum() / known["COUNT_OF_APPOINTMENTS"].sum()
-    (value, numerator, denominator, method), = _sql(
+    ((value, numerator, denominator, method),) = _sql(
         tiny_warehouse,
         "select value, numerator, denominator, method from metric_values "
         "where metric_id = 'same_day_share' and geography_type = 'practice' "
@@ -190,3 +196,38 @@ def test_failed_build_leaves_the_last_good_warehouse(
     assert _digest(warehouse) == before
     assert _sql(warehouse, "select count(*) from metric_values")[0][0] > 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".nbhd-build-")]
+
+
+def test_build_stopped_by_sigterm_removes_its_temporary_directory(
+    tiny_warehouse: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    """`timeout` and schedulers stop jobs with SIGTERM: the build's `.nbhd-build-*` directory
+    goes with it, and the previous warehouse stays as it was."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy2(tiny_warehouse, warehouse)
+    before = _digest(warehouse)
+    environment = {**os.environ, "NBHD_STATE_DIR": str(tmp_path / "state")}
+    command = [sys.executable, "-m", "metrics_cli.cli", "build", "--data", str(tiny_data)]
+    process = subprocess.Popen(
+        [*command, "--warehouse", str(warehouse)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+    def build_dirs() -> list[Path]:
+        return [p for p in tmp_path.iterdir() if p.name.startswith(".nbhd-build-")]
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob(".nbhd-build-*/*.duckdb")):
+        # the new warehouse file appears once validation is over: loading and dbt are next
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    assert build_dirs(), "the build never created its temporary directory"
+    time.sleep(2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert b"stopped" in stderr
+    assert not build_dirs()
+    assert _digest(warehouse) == before
