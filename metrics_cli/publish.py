@@ -1,13 +1,16 @@
 """`nbhd publish`: disclosure-controlled open files from the warehouse.
 
-Writes CSV and Parquet of metric_values, inequality_gaps, metric_spc and maturity_levels
-in a tidy layout (metric title and unit beside each id, geography names, suppression
-flags), the metric catalogue, a data dictionary (CSV and Markdown) generated from the
-catalogue and the column docs dbt persists into the warehouse, a manifest (inputs with
-checksums, code version, vars, run time) and a summary of what changed since the last
-publication. Everything is written to a new directory that replaces the old one only when
-complete, so a failed publish leaves the previous publication as it was.
-docs/publication.md describes the files.
+Writes CSV and Parquet of the disclosed marts (disclosed_metric_values,
+disclosed_inequality_gaps, disclosed_metric_spc, published as metric_values,
+inequality_gaps and metric_spc) and maturity_levels in a tidy layout (metric title and
+unit beside each id, geography names, suppression flags and reasons), the metric
+catalogue, a data dictionary (CSV and Markdown) generated from the catalogue and the
+column docs dbt persists into the warehouse, a manifest (inputs with checksums, code
+version, vars, run time, cells withheld per geography level) and a summary of what changed
+since the last publication. Everything is written to a new directory that replaces the old
+one only when complete, so a failed publish leaves the previous publication as it was.
+Disclosure control is decided in the build; publish reads its result and never applies a
+protection itself. docs/publication.md describes the files.
 """
 
 from __future__ import annotations
@@ -35,8 +38,6 @@ from metrics_cli.disclosure import (
     DERIVED_COLUMNS,
     HIDDEN_COLUMNS,
     MIN_BASE,
-    protect_inequality_gaps,
-    protect_spc,
     settings_from_build_vars,
 )
 from metrics_cli.errors import DataError, UsageError
@@ -54,7 +55,16 @@ DICTIONARY_MD = "data_dictionary.md"
 CATALOGUE_CSV = "metric_catalogue.csv"
 CHANGES_MD = "changes.md"
 TABLES = ("metric_values", "inequality_gaps", "metric_spc", "maturity_levels")
+SOURCES = {
+    "metric_values": "disclosed_metric_values",
+    "inequality_gaps": "disclosed_inequality_gaps",
+    "metric_spc": "disclosed_metric_spc",
+    "maturity_levels": "maturity_levels",
+}
+"""The mart each published table is read from: the disclosed marts only, never
+metric_values, metric_spc or inequality_gaps (which hold exact figures)."""
 MAX_LISTED_CHANGES = 20
+GEOGRAPHY_LEVELS = ("practice", "pcn", "neighbourhood", "provider", "place", "icb", "all")
 
 
 PUBLISHED_METRIC_VALUES = (
@@ -82,7 +92,21 @@ PUBLISHED_METRIC_VALUES = (
     "comparison_to_parent",
     "not_calculated_reason",
     "is_suppressed",
+    "withheld_reason",
 )
+
+WITHHELD_REASONS = ("small_count", "small_base", "secondary")
+
+
+def withheld_reason_description(threshold: int) -> str:
+    """The data dictionary's words for `withheld_reason`."""
+    return (
+        "Why the row's figures are withheld: `small_count`, fewer than "
+        f"{threshold + 1} people or events; `small_base`, fewer than {MIN_BASE} patients "
+        "or respondents (a mean or a survey result); `secondary`, withheld so that a small "
+        "number elsewhere cannot be worked out. Empty where nothing is withheld."
+    )
+
 
 ADDED_COLUMNS = {
     "title": "Metric title, from the metric catalogue.",
@@ -92,8 +116,7 @@ ADDED_COLUMNS = {
     "neighbourhood_name": "Name of the neighbourhood, from the organisations input "
     "(as at the latest month loaded).",
     "is_suppressed": "True where disclosure control withheld some of the row's figures "
-    "(shown as `*` in the CSV file, null in the Parquet file). Cells withheld because they "
-    "are small and cells withheld to protect them are not told apart, on purpose.",
+    "(shown as `*` in the CSV file, null in the Parquet file).",
     "suppressed_columns": "The columns withheld in this row, separated by `|`; empty when "
     "nothing was withheld.",
 }
@@ -197,6 +220,19 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class GeographyWithheld:
+    """Published metric_values cells of one geography level, and how many are withheld."""
+
+    cells: int
+    withheld: int
+
+    @property
+    def share(self) -> float:
+        """The share of cells withheld (0 without cells)."""
+        return self.withheld / self.cells if self.cells else 0.0
+
+
+@dataclass(frozen=True)
 class PublishOutcome:
     """What a publication wrote."""
 
@@ -207,6 +243,7 @@ class PublishOutcome:
     rounding: int
     changes: Changes
     seconds: float
+    withheld_by_geography: Mapping[str, GeographyWithheld]
 
     def summary(self) -> str:
         """A few lines for the console."""
@@ -222,6 +259,12 @@ class PublishOutcome:
             lines.append(
                 f"  {table:<16} {rows.get(table, 0):>10,} rows, "
                 f"{self.suppressed.get(table, 0):>8,} with figures withheld"
+            )
+        lines.append("  metric_values cells withheld, by geography level:")
+        for level, counted in self.withheld_by_geography.items():
+            lines.append(
+                f"    {level:<14} {counted.withheld:>8,} of {counted.cells:>10,} "
+                f"({counted.share:.1%})"
             )
         lines.append(self.changes.headline())
         lines.append(f"Data dictionary: {self.out / DICTIONARY_MD}")
@@ -239,9 +282,9 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = _locate_tables(con)
-        # metric_values itself is not read: what leaves the warehouse is its disclosed copy
-        frames = {name: _read(con, tables[name]) for name in tables if name != "metric_values"}
-        comments = _comments(con, tables)
+        # only the disclosed marts: what leaves the warehouse was decided in the build
+        frames = {name: _read(con, tables[name]) for name in tables}
+        comments = _published_comments(_comments(con, tables))
         build_info = _build_info(con)
         inputs = _read(con, '"raw"."input_files"').sort("dataset", "file_name")
     finally:
@@ -250,21 +293,22 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     threshold, rounding = disclosure_settings(build_info)
     catalogue = frames["metric_catalogue"]
     names = _geography_names(frames.get("geographies"))
-    protected = frames["disclosed_metric_values"]
+    derived = ("is_suppressed", "suppressed_columns")
     published = {
-        "metric_values": published_metric_values(protected, catalogue, names),
+        "metric_values": published_metric_values(
+            frames["disclosed_metric_values"], catalogue, names
+        ),
         "inequality_gaps": _with_labels(
-            protect_inequality_gaps(
-                frames["inequality_gaps"].select(INEQUALITY_COLUMNS), protected
-            ),
+            frames["disclosed_inequality_gaps"].select(*INEQUALITY_COLUMNS, *derived),
             catalogue,
             names,
         ),
         "metric_spc": _with_labels(
-            protect_spc(frames["metric_spc"].select(SPC_COLUMNS), protected), catalogue, names
+            frames["disclosed_metric_spc"].select(*SPC_COLUMNS, *derived), catalogue, names
         ),
         "maturity_levels": _maturity_levels(frames["maturity_levels"], names),
     }
+    withheld_by_geography = withheld_by_geography_level(published["metric_values"])
     changes = compare_publications(_previous_metric_values(out), published["metric_values"])
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -275,7 +319,7 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
             *_write_tables(published, staging),
             _write_csv(catalogue, staging / CATALOGUE_CSV),
         ]
-        dictionary = data_dictionary(published, catalogue, comments, rounding)
+        dictionary = data_dictionary(published, catalogue, comments, rounding, threshold)
         files.append(_write_csv(dictionary, staging / DICTIONARY_CSV))
         (staging / DICTIONARY_MD).write_text(
             dictionary_markdown(dictionary, catalogue, files, threshold, rounding),
@@ -292,7 +336,7 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
         seconds = time.perf_counter() - started
         manifest = _manifest(
             published_at, seconds, build_info, inputs, files, threshold, rounding, suppressed,
-            warehouse,
+            withheld_by_geography, warehouse,
         )
         (staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8"
@@ -309,6 +353,7 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
         rounding=rounding,
         changes=changes,
         seconds=time.perf_counter() - started,
+        withheld_by_geography=withheld_by_geography,
     )
 
 
@@ -336,7 +381,7 @@ def _is_publication(directory: Path) -> bool:
 
 def _locate_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Qualified names of the tables publish reads; marts' names are unique across schemas."""
-    wanted = (*TABLES, "disclosed_metric_values", "metric_catalogue")
+    wanted = (*SOURCES.values(), "metric_catalogue")
     found = con.execute(
         """
         select table_name, schema_name from duckdb_tables()
@@ -393,6 +438,15 @@ def _comments(
     return described
 
 
+def _published_comments(
+    comments: Mapping[tuple[str, str], str],
+) -> dict[tuple[str, str], str]:
+    """The descriptions under the published tables' names (a disclosed mart's docs describe
+    the file published from it)."""
+    renamed = {source: name for name, source in SOURCES.items()}
+    return {(renamed.get(table, table), column): text for (table, column), text in comments.items()}
+
+
 def _build_info(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     try:
         rows = con.execute('select key, value from "raw"."build_info"').fetchall()
@@ -442,11 +496,28 @@ def _with_labels(
 def published_metric_values(
     protected: pl.DataFrame, catalogue: pl.DataFrame, names: pl.DataFrame
 ) -> pl.DataFrame:
-    """Disclosure-controlled metric_values in the published layout, sorted by cell."""
-    labelled = protected.join(
-        catalogue.select("metric_id", "title", "unit"), on="metric_id", how="left"
-    ).join(names, on=["geography_type", "geography_code"], how="left")
+    """Disclosure-controlled metric_values in the published layout, sorted by cell; the
+    build's `suppression_rule` is published as `withheld_reason`."""
+    labelled = (
+        protected.rename({"suppression_rule": "withheld_reason"})
+        .join(catalogue.select("metric_id", "title", "unit"), on="metric_id", how="left")
+        .join(names, on=["geography_type", "geography_code"], how="left")
+    )
     return labelled.select(PUBLISHED_METRIC_VALUES).sort(list(CELL_KEY))
+
+
+def withheld_by_geography_level(metric_values: pl.DataFrame) -> dict[str, GeographyWithheld]:
+    """Published metric_values cells and cells withheld per geography level, finest first."""
+    counted = metric_values.group_by("geography_type").agg(
+        pl.len().alias("cells"), pl.col("is_suppressed").sum().alias("withheld")
+    )
+    found = {
+        str(row["geography_type"]): GeographyWithheld(int(row["cells"]), int(row["withheld"]))
+        for row in counted.iter_rows(named=True)
+    }
+    order = [level for level in GEOGRAPHY_LEVELS if level in found]
+    order += sorted(set(found) - set(GEOGRAPHY_LEVELS))
+    return {level: found[level] for level in order}
 
 
 def _maturity_levels(levels: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
@@ -583,6 +654,7 @@ def _manifest(
     threshold: int,
     rounding: int,
     suppressed: Mapping[str, int],
+    withheld_by_geography: Mapping[str, GeographyWithheld],
     warehouse: Path,
 ) -> dict[str, Any]:
     commit, dirty = _git_commit(load_settings().project_dir)
@@ -599,6 +671,14 @@ def _manifest(
             "rounding": rounding,
             "minimum_patients_or_respondents": MIN_BASE,
             "rows_with_figures_withheld": dict(suppressed),
+            "metric_values_withheld_by_geography": {
+                level: {
+                    "cells": counted.cells,
+                    "withheld": counted.withheld,
+                    "share": round(counted.share, 6),
+                }
+                for level, counted in withheld_by_geography.items()
+            },
         },
         "inputs": inputs.to_dicts(),
         "files": [
@@ -626,13 +706,26 @@ def _type_name(dtype: pl.DataType) -> str:
 
 
 def _publication_note(table: str, column: str, rounding: int) -> str:
+    if table == "metric_values" and column == "numerator":
+        return (
+            f"Published: counts of people or events are rounded to the nearest {rounding}; "
+            "FTE and money are not; empty for means (the sum of per-patient values is not "
+            "published); `*` where withheld."
+        )
     if table == "metric_values" and column in COUNT_COLUMNS:
         return (
             f"Published: counts of people or events are rounded to the nearest {rounding}; "
-            "sums of per-patient indices, FTE and money are not; `*` where withheld."
+            "FTE and money are not; `*` where withheld."
+        )
+    if table == "metric_values" and column in DERIVED_COLUMNS and column.startswith(
+        ("value", "lower", "upper")
+    ):
+        return (
+            "Published: computed from the rounded counts, so it never gives the exact counts "
+            "back (the warehouse keeps the exact figures); `*` where withheld."
         )
     if table == "metric_values" and column in DERIVED_COLUMNS:
-        return "Published: `*` where withheld."
+        return "Published: made again from the published values; `*` where withheld."
     return ""
 
 
@@ -641,6 +734,7 @@ def data_dictionary(
     catalogue: pl.DataFrame,
     comments: Mapping[tuple[str, str], str],
     rounding: int,
+    threshold: int,
 ) -> pl.DataFrame:
     """One row per published file and column: type and description. Descriptions come
     from the dbt docs persisted in the warehouse, with what publication changes added."""
@@ -655,6 +749,8 @@ def data_dictionary(
             )
             if column in ADDED_COLUMNS and not description:
                 description = ADDED_COLUMNS[column]
+            if column == "withheld_reason":
+                description = withheld_reason_description(threshold)
             if column == "geography_name" and ("geographies", column) in comments:
                 description = comments[("geographies", column)]
             note = _publication_note(table, column, rounding)
@@ -718,13 +814,17 @@ def dictionary_markdown(
         "## Disclosure control",
         "",
         f"Counts from 1 to {threshold} are withheld (`*`); other counts of people or events "
-        f"are rounded to the nearest {rounding}. Values and limits whose counts are withheld "
-        f"are withheld. Means of continuity indices from fewer than {MIN_BASE} patients and "
-        f"survey results from fewer than {MIN_BASE} respondents are withheld. Further cells "
-        "are withheld where a withheld one could otherwise be worked out by subtraction "
-        "from totals (quintiles from `all`, practices from their PCN, and so on). What "
-        "`inequality_gaps` and `metric_spc` derive from a withheld cell is withheld too. "
-        "The unrounded figures stay inside the warehouse.",
+        f"are rounded to the nearest {rounding}, and each value and its limits are computed "
+        "from the rounded counts, so no published figure gives the exact counts back. "
+        "Values and limits whose counts are withheld are withheld. Means of continuity "
+        f"indices from fewer than {MIN_BASE} patients and survey results from fewer than "
+        f"{MIN_BASE} respondents are withheld; for means the sum of per-patient values is "
+        "not published. Further cells are withheld where a withheld one could otherwise be "
+        "worked out by subtraction from totals (quintiles from `all`, practices from their "
+        "PCN, and so on); `withheld_reason` in `metric_values` says which rule withheld a "
+        "row. The SPC charts and inequality gaps are computed from the published values, "
+        "and what they would reveal of a withheld cell is withheld too. The unrounded "
+        "figures stay inside the warehouse.",
     ]
     for (file_name,), rows in dictionary.group_by(["file"], maintain_order=True):
         lines += ["", f"## `{file_name}`", "", "| column | type | description |", "|---|---|---|"]

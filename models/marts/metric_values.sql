@@ -33,45 +33,11 @@ dsr_metrics as (
 
 ),
 
-dsr_groups as (
-
-    select distinct
-        aggregated.metric_id,
-        aggregated.period_grain,
-        aggregated.period_start,
-        aggregated.period_end,
-        aggregated.period_label,
-        aggregated.geography_type,
-        aggregated.geography_code,
-        aggregated.breakdown_type,
-        aggregated.breakdown_value,
-        dsr_metrics.multiplier
-    from aggregated
-    inner join dsr_metrics on aggregated.metric_id = dsr_metrics.metric_id
-
-),
-
 dsr_strata as (
 
     -- all 19 ESP2013 bands for every group, zero-filled: the standard population total is
     -- always the full 100,000
-    select
-        dsr_groups.*,
-        standard_population.standard_population,
-        coalesce(aggregated.numerator, 0) as events,
-        coalesce(aggregated.denominator, 0) as population,
-        coalesce(aggregated.unweighted_count, 0) as unweighted_count
-    from dsr_groups
-    cross join standard_population
-    left join aggregated
-        on aggregated.metric_id = dsr_groups.metric_id
-        and aggregated.period_grain = dsr_groups.period_grain
-        and aggregated.period_start = dsr_groups.period_start
-        and aggregated.geography_type = dsr_groups.geography_type
-        and aggregated.geography_code = dsr_groups.geography_code
-        and aggregated.breakdown_type = dsr_groups.breakdown_type
-        and aggregated.breakdown_value = dsr_groups.breakdown_value
-        and aggregated.stratum = standard_population.age_band
+    {{ dsr_strata('aggregated', 'dsr_metrics', 'standard_population') }}
 
 ),
 
@@ -90,13 +56,7 @@ standardised as (
         sum(events) as numerator,
         sum(population) as denominator,
         sum(unweighted_count) as unweighted_count,
-        {{ dsr_value('events', 'population', 'standard_population', 'multiplier') }} as value,
-        {% for level, suffix in [(95, '95'), (99.8, '998')] %}
-        {{ dsr_lower('events', 'population', 'standard_population', 'multiplier', level) }}
-            as lower_{{ suffix }},
-        {{ dsr_upper('events', 'population', 'standard_population', 'multiplier', level) }}
-            as upper_{{ suffix }}{{ ',' if not loop.last }}
-        {% endfor %}
+        {{ dsr_scores('events', 'population', 'standard_population', 'multiplier') }}
     from dsr_strata
     group by
         metric_id,
@@ -167,17 +127,11 @@ with_method as (
         catalogue.method as catalogue_method,
         cast(catalogue.multiplier as double) as multiplier,
         -- the Kish effective sample size of weighted survey rows: (sum w)^2 / sum w^2
-        case
-            when catalogue.method = 'wilson' and counted.sum_sq > 0
-                then counted.denominator * counted.denominator / counted.sum_sq
-            else counted.denominator
-        end as wilson_n,
-        case
-            when catalogue.method = 'wilson' and counted.sum_sq > 0 and counted.denominator > 0
-                then counted.numerator / counted.denominator
-                    * (counted.denominator * counted.denominator / counted.sum_sq)
-            else counted.numerator
-        end as wilson_x
+        {{ kish_effective_n('catalogue.method', 'counted.denominator', 'counted.sum_sq') }}
+            as wilson_n,
+        {{ kish_effective_x(
+            'catalogue.method', 'counted.numerator', 'counted.denominator', 'counted.sum_sq'
+        ) }} as wilson_x
     from counted
     inner join catalogue on counted.metric_id = catalogue.metric_id
 
@@ -198,35 +152,10 @@ scored as (
         numerator,
         denominator,
         unweighted_count,
-        case
-            when given_value is not null then given_value
-            when catalogue_method = 't_mean' then
-                case when denominator > 0 then numerator / denominator end
-            when denominator is null then numerator * multiplier
-            when denominator > 0 then numerator / denominator * multiplier
-        end as value,
-        {% for level, suffix in [(95, '95'), (99.8, '998')] %}
-        case
-            when catalogue_method = 'wilson' and wilson_n > 0
-                then {{ wilson_lower('wilson_x', 'wilson_n', level) }} * multiplier
-            when catalogue_method = 'byars' and denominator > 0
-                then {{ poisson_count_lower('numerator', level) }} / denominator * multiplier
-            when catalogue_method = 't_mean'
-                then {{ t_mean_lower('numerator', 'sum_sq', 'denominator', level) }}
-        end as lower_{{ suffix }},
-        case
-            when catalogue_method = 'wilson' and wilson_n > 0
-                then {{ wilson_upper('wilson_x', 'wilson_n', level) }} * multiplier
-            when catalogue_method = 'byars' and denominator > 0
-                then {{ poisson_count_upper('numerator', level) }} / denominator * multiplier
-            when catalogue_method = 't_mean'
-                then {{ t_mean_upper('numerator', 'sum_sq', 'denominator', level) }}
-        end as upper_{{ suffix }},
-        {% endfor %}
-        case
-            when catalogue_method = 'byars' then {{ poisson_method('numerator') }}
-            else catalogue_method
-        end as method,
+        {{ metric_scores(
+            'catalogue_method', 'numerator', 'denominator', 'sum_sq', 'multiplier',
+            'given_value', 'wilson_x', 'wilson_n'
+        ) }},
         case
             when given_value is not null then null
             when denominator = 0 then 'denominator is zero'
@@ -257,10 +186,7 @@ dsr_rows as (
         lower_998,
         upper_998,
         'dsr_dobson' as method,
-        case
-            when numerator < 10 then 'fewer than 10 events'
-            when value is null then 'events in an age band with no registered population'
-        end as not_calculated_reason
+        {{ dsr_not_calculated_reason('numerator', 'value') }} as not_calculated_reason
     from standardised
 
 ),

@@ -6,7 +6,10 @@
 --   icb:    the ICB's row for the latest period and breakdown (not_worse_than_icb);
 --   spc:    the Making Data Count point type of the latest month (improving, monthly only).
 -- Gap rules read the slope index of inequality (and its limits) from inequality_gaps in
--- place of the value. The geography is the neighbourhood, or its place or ICB where the
+-- place of the value. Every reading comes from the disclosed marts (disclosed_metric_values,
+-- disclosed_inequality_gaps, disclosed_metric_spc), so maturity evidence and levels, which
+-- reports and published files show, never rest on a withheld figure: a withheld latest
+-- value makes the criterion not assessable, as a value that was not calculated does. The geography is the neighbourhood, or its place or ICB where the
 -- criterion's geography_level says so (spend exists only for place and ICB).
 
 with scope as (
@@ -51,13 +54,16 @@ metric_rows as (
         metric_values.breakdown_type,
         metric_values.breakdown_value,
         metric_values.period_label,
-        metric_values.not_calculated_reason,
+        case
+            when metric_values.is_suppressed then 'withheld by disclosure control'
+            else metric_values.not_calculated_reason
+        end as not_calculated_reason,
         metric_values.value,
         metric_values.lower_95,
         metric_values.upper_95,
         metric_values.period_start,
         metric_values.period_end,
-    from {{ ref('metric_values') }} as metric_values
+    from {{ ref('disclosed_metric_values') }} as metric_values
     inner join series_keys
         on series_keys.series_source = 'metric_values'
         and series_keys.metric_id = metric_values.metric_id
@@ -70,14 +76,14 @@ metric_rows as (
 
 gap_periods as (
 
-    -- inequality_gaps carries period labels only: take the dates from metric_values
+    -- inequality gaps carry period labels only: take the dates from the metric's rows
     select distinct
         metric_values.metric_id,
         metric_values.period_grain,
         metric_values.period_label,
         metric_values.period_start,
         metric_values.period_end,
-    from {{ ref('metric_values') }} as metric_values
+    from {{ ref('disclosed_metric_values') }} as metric_values
     inner join series_keys
         on series_keys.series_source = 'inequality_gaps'
         and series_keys.metric_id = metric_values.metric_id
@@ -96,13 +102,16 @@ gap_rows as (
         'all' as breakdown_type,
         'all' as breakdown_value,
         gaps.period_label,
-        gaps.not_calculated_reason,
+        case
+            when '|' || gaps.suppressed_columns || '|' like '%|sii|%' then 'withheld by disclosure control'
+            else gaps.not_calculated_reason
+        end as not_calculated_reason,
         gaps.sii as value,
         gaps.sii_lower_95 as lower_95,
         gaps.sii_upper_95 as upper_95,
         gap_periods.period_start,
         gap_periods.period_end,
-    from {{ ref('inequality_gaps') }} as gaps
+    from {{ ref('disclosed_inequality_gaps') }} as gaps
     inner join gap_periods
         on gap_periods.metric_id = gaps.metric_id
         and gap_periods.period_grain = gaps.period_grain
@@ -260,7 +269,7 @@ spc_points as (
         on latest.neighbourhood_code = criterion_scope.neighbourhood_code
         and latest.assessment_period = criterion_scope.assessment_period
         and latest.criterion_id = criterion_scope.criterion_id
-    inner join {{ ref('metric_spc') }} as spc
+    inner join {{ ref('disclosed_metric_spc') }} as spc
         on spc.metric_id = criterion_scope.metric_id
         and spc.geography_type = criterion_scope.geography_type
         and spc.geography_code = criterion_scope.geography_code

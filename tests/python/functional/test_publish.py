@@ -7,13 +7,17 @@ in PCN N2 (neighbourhoods H1, H2; place L1; ICB Q1). Hand-worked expectations:
   with it (smallest sibling in N1). At `all`, quintiles 3, 40, 50, 60, 70 of 223: the 3 and
   the 40 go. N1 = 47 is published as 45, `all` = 223 as 225.
 - continuity_coc 2024/25: A1 has 9 patients (a mean from fewer than 10); A3 (25 patients)
-  goes with it. N1's numerator, a sum of indices (39.8), is published unrounded; its 74
-  patients as 75.
+  goes with it. N1's numerator, a sum of indices (39.8), is not published; its 74
+  patients are published as 75.
 - prem_overall_experience_positive 2024: 998 respondents, weighted 812.4 of 1001.7,
   published as 810 of 1000 with 1000 respondents.
 - gp_fte_per_10k: 3.2 FTE per 4321.5 weighted patients, published exactly (no counts).
 - dna_rate monthly: A1 had 4 DNAs in June 2024, so A1 and A2 (its sibling) are withheld
   that month; A1's SPC chart loses June's point and the whole series' mean and limits.
+
+Those decisions are made by the build (int_disclosure_decisions and the disclosed marts);
+this fixture writes the disclosed marts as the build would, as data, and publish only
+reads them.
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from metrics_cli import __version__
+from metrics_cli import __version__, disclosure
 from metrics_cli.cli import main
-from metrics_cli.disclosure import apply_disclosure
+from metrics_cli.disclosure import metric_kinds, protect_inequality_gaps, protect_spc
 from metrics_cli.errors import DataError, UsageError
 from metrics_cli.marts import METRIC_VALUES_COLUMNS
 from metrics_cli.publish import disclosure_settings, publish
@@ -77,6 +81,20 @@ EXPECTED_FILES = {
     "changes.md",
     "manifest.json",
 }
+
+
+WITHHELD = {
+    ("ae_attendance_rate", "practice", "A1", "all", "all"): "small_count",
+    ("ae_attendance_rate", "practice", "A3", "all", "all"): "secondary",
+    ("ae_attendance_rate", "all", "all", "imd_quintile", "1"): "small_count",
+    ("ae_attendance_rate", "all", "all", "imd_quintile", "2"): "secondary",
+    ("continuity_coc", "practice", "A1", "all", "all"): "small_base",
+    ("continuity_coc", "practice", "A3", "all", "all"): "secondary",
+    ("dna_rate", "practice", "A1", "all", "all", date(2024, 6, 1)): "small_count",
+    ("dna_rate", "practice", "A2", "all", "all", date(2024, 6, 1)): "secondary",
+}
+"""The build's decisions for the fixture (see the module docstring), by metric, geography
+and breakdown (and month for the monthly metric)."""
 
 
 def month_end(start: date) -> date:
@@ -273,11 +291,47 @@ def geography_rows() -> list[tuple[date, str, str, str, str]]:
     return rows
 
 
+def disclosed_rows(
+    values: pl.DataFrame,
+    catalogue: pl.DataFrame,
+    withheld: dict[tuple[object, ...], str] = WITHHELD,
+) -> pl.DataFrame:
+    """disclosed_metric_values as the build writes it for the fixture: WITHHELD rows with
+    their figures null, counts of people or events rounded half up to 5, a mean's sum not
+    shown. (Values and limits are kept: the hand-made ones are not from real counts.)"""
+    kinds = dict(zip(metric_kinds(catalogue)["metric_id"], metric_kinds(catalogue)["kind"],
+                     strict=True))
+    counted = {
+        "numerator": ("counts", "weighted_survey"),
+        "denominator": ("counts", "mean", "weighted_survey"),
+        "unweighted_count": ("counts", "mean", "weighted_survey"),
+    }
+    rows = []
+    for row in values.select(METRIC_VALUES_COLUMNS).iter_rows(named=True):
+        cell = (row["metric_id"], row["geography_type"], row["geography_code"],
+                row["breakdown_type"], row["breakdown_value"])
+        rule = withheld.get(cell) or withheld.get((*cell, row["period_start"]))
+        kind = kinds[row["metric_id"]]
+        for column, rounded_kinds in counted.items():
+            if kind in rounded_kinds:
+                row[column] = float(int(row[column] / 5 + 0.5) * 5)
+        if kind == "mean":
+            row["numerator"] = None
+        if rule:
+            for column in disclosure.HIDDEN_COLUMNS:
+                row[column] = None
+        rows.append({**row, "is_suppressed": rule is not None, "suppression_rule": rule})
+    return pl.DataFrame(rows, schema={**values.select(METRIC_VALUES_COLUMNS).schema,
+                                      "is_suppressed": pl.Boolean,
+                                      "suppression_rule": pl.Utf8})
+
+
 def build_warehouse(
     path: Path,
     metric_values: list[dict[str, object]] | None = None,
     build_vars: str = "{}",
     without: tuple[str, ...] = (),
+    also_withheld: dict[tuple[object, ...], str] | None = None,
 ) -> Path:
     """Write the fixture warehouse (the marts, seeds and raw tables publish reads)."""
     values = pl.DataFrame(
@@ -315,20 +369,18 @@ def build_warehouse(
         orient="row",
     )
     named = geographies.select("geography_type", "geography_code", "geography_name").unique()
-    # as the disclosed_metric_values model does at build time, with the build's vars
-    disclosed = apply_disclosure(
-        values.select(METRIC_VALUES_COLUMNS),
-        catalogue,
-        geographies,
-        *disclosure_settings({"vars": build_vars}),
-    )
+    # the disclosed marts as the build writes them; metric_values, metric_spc and
+    # inequality_gaps hold exact figures and are there to show that publish never reads them
+    disclosed = disclosed_rows(values, catalogue, {**WITHHELD, **(also_withheld or {})})
     con = duckdb.connect(str(path))
     try:
         for name, table in [
             ("metric_values", values),
             ("disclosed_metric_values", disclosed),
             ("inequality_gaps", gaps),
+            ("disclosed_inequality_gaps", protect_inequality_gaps(gaps, disclosed)),
             ("metric_spc", spc),
+            ("disclosed_metric_spc", protect_spc(spc, disclosed)),
             ("maturity_levels", maturity),
             ("metric_catalogue", catalogue),
             ("int_practice_geographies", geographies),
@@ -338,11 +390,14 @@ def build_warehouse(
                 con.register("frame", table)
                 con.execute(f"create table main.{name} as select * from frame")
                 con.unregister("frame")
-        con.execute("comment on table main.metric_values is 'One row per metric and cell.'")
-        con.execute(
-            "comment on column main.metric_values.numerator is "
-            "'Unrounded numerator; for means the sum of per-patient values.'"
-        )
+        if "disclosed_metric_values" not in without:
+            con.execute(
+                "comment on table main.disclosed_metric_values is 'One row per metric and cell.'"
+            )
+            con.execute(
+                "comment on column main.disclosed_metric_values.numerator is "
+                "'Rounded numerator; null for means.'"
+            )
         con.execute("comment on column main.metric_catalogue.title is 'Short title of the metric.'")
         con.execute("create schema raw")
         con.execute(
@@ -444,7 +499,7 @@ def test_csv_column_layout(published: Path) -> None:
         "period_end", "geography_type", "geography_code", "geography_name", "breakdown_type",
         "breakdown_value", "value", "lower_95", "upper_95", "lower_998", "upper_998",
         "numerator", "denominator", "unweighted_count", "method", "comparison_to_parent",
-        "not_calculated_reason", "is_suppressed",
+        "not_calculated_reason", "is_suppressed", "withheld_reason",
     ]
 
 
@@ -456,8 +511,13 @@ def test_means_surveys_and_money(published: Path) -> None:
     assert [coc[c]["is_suppressed"] for c in ("A1", "A2", "A3", "N1")] == [
         "true", "false", "true", "false",
     ]
+    assert [coc[c]["withheld_reason"] for c in ("A1", "A2", "A3", "N1")] == [
+        "small_base", None, "secondary", None,
+    ]
+    # the sum of per-patient indices is not published (metrics.md): it would give the
+    # exact patient count back as sum / mean
     assert [coc["N1"][c] for c in ("numerator", "denominator", "unweighted_count")] == [
-        "39.8", "75", "75",
+        None, "75", "75",
     ]
     prem = rows[("prem_overall_experience_positive", "survey_wave", "2024-01-01", "all", "all",
                  "all", "all")]
@@ -470,27 +530,54 @@ def test_means_surveys_and_money(published: Path) -> None:
     ]
 
 
-def test_published_values_equal_the_warehouse_where_nothing_is_suppressed(
-    warehouse: Path, published: Path
-) -> None:
+def test_published_values_are_the_disclosed_marts(warehouse: Path, published: Path) -> None:
+    """metric_values.parquet is disclosed_metric_values as the build wrote it (labelled and
+    sorted), with suppression_rule as withheld_reason; nothing of the exact metric_values."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        source = con.sql("select * from metric_values").pl()
+        source = con.sql("select * from disclosed_metric_values").pl()
     result = pl.read_parquet(published / "metric_values.parquet")
     assert result.height == source.height
-    joined = result.join(source, on=KEY, suffix="_warehouse")
+    joined = result.join(source, on=KEY, suffix="_mart")
     assert joined.height == source.height
-    shown = joined.filter(~pl.col("is_suppressed"))
-    assert shown.height == source.height - 2 - 2 - 2 - 2  # ae, quintiles, coc, dna June
-    for column in ("value", "lower_95", "upper_95", "lower_998", "upper_998"):
-        assert shown[column].equals(shown[f"{column}_warehouse"], check_names=False)
-    no_counts = shown.filter(pl.col("metric_id") == "gp_fte_per_10k")
-    assert no_counts["denominator"].to_list() == [4321.5]
-    counts = shown.filter(pl.col("metric_id") != "gp_fte_per_10k")
-    for column in ("denominator", "unweighted_count"):
-        expected = (counts[f"{column}_warehouse"] / 5 + 0.5).floor() * 5
-        assert counts[column].equals(expected, check_names=False)
+    for column in ("value", "lower_95", "upper_998", "numerator", "denominator", "method"):
+        assert joined[column].equals(joined[f"{column}_mart"], check_names=False), column
+    assert joined["withheld_reason"].equals(joined["suppression_rule"], check_names=False)
     hidden = joined.filter(pl.col("is_suppressed"))
     assert hidden.select("value", "numerator", "lower_95").null_count().row(0) == (8, 8, 8)
+
+
+def test_publish_never_applies_a_protection(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publish reads the build's decisions: it calls no protection function and does not
+    need metric_values, metric_spc or inequality_gaps at all."""
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("publish applied disclosure control itself")
+
+    for name in ("apply_disclosure", "protect_spc", "protect_inequality_gaps",
+                 "disclosure_decisions"):
+        if hasattr(disclosure, name):
+            monkeypatch.setattr(disclosure, name, forbidden)
+    import metrics_cli.publish as publish_module
+
+    assert not any(name.startswith(("protect_", "apply_")) for name in vars(publish_module))
+    exact_only = build_warehouse(
+        tmp_path / "disclosed-only.duckdb",
+        without=("metric_values", "metric_spc", "inequality_gaps"),
+    )
+    publish(exact_only, tmp_path / "out")
+    assert (tmp_path / "out" / "metric_values.csv").is_file()
+
+
+def test_withheld_share_per_geography_level(warehouse: Path, tmp_path: Path) -> None:
+    outcome = publish(warehouse, tmp_path / "out")
+    shares = {level: (c.withheld, c.cells) for level, c in outcome.withheld_by_geography.items()}
+    # practices: ae A1, A3; coc A1, A3; dna A1, A2 in June, of 5 + 3 + 24 + 1 rows
+    assert shares == {"practice": (6, 33), "pcn": (0, 15), "neighbourhood": (0, 2),
+                      "place": (0, 1), "icb": (0, 1), "all": (2, 7)}
+    assert list(shares) == ["practice", "pcn", "neighbourhood", "place", "icb", "all"]
+    assert "    practice              6 of         33 (18.2%)" in outcome.summary()
 
 
 def test_spc_and_gaps_carry_the_suppression(published: Path) -> None:
@@ -545,10 +632,14 @@ def test_data_dictionary_from_catalogue_and_column_docs(published: Path) -> None
     numerator = described[("metric_values.csv / .parquet", "numerator")]
     assert numerator["type"] == "decimal"
     assert numerator["description"] == (
-        "Unrounded numerator; for means the sum of per-patient values. Published: counts of "
-        "people or events are rounded to the nearest 5; sums of per-patient indices, FTE "
-        "and money are not; `*` where withheld."
+        "Rounded numerator; null for means. Published: counts of people or events are "
+        "rounded to the nearest 5; FTE and money are not; empty for means (the sum of "
+        "per-patient values is not published); `*` where withheld."
     )
+    reason = described[("metric_values.csv / .parquet", "withheld_reason")]["description"]
+    assert "`small_count`, fewer than 8 people or events" in reason
+    assert "`small_base`, fewer than 10 patients or respondents" in reason
+    assert "withheld so that a small number elsewhere cannot be worked out" in reason
     assert described[("metric_values.csv / .parquet", "title")]["description"] == (
         "Short title of the metric."
     )
@@ -564,7 +655,7 @@ def test_data_dictionary_from_catalogue_and_column_docs(published: Path) -> None
     markdown = (published / "data_dictionary.md").read_text(encoding="utf-8")
     assert "| `continuity_coc` | Continuity: Bice-Boxerman continuity of care index |" in markdown
     assert "Counts from 1 to 7 are withheld" in markdown
-    assert "| `numerator` | decimal | Unrounded numerator;" in markdown
+    assert "| `numerator` | decimal | Rounded numerator;" in markdown
 
 
 def test_manifest(published: Path) -> None:
@@ -585,6 +676,14 @@ def test_manifest(published: Path) -> None:
             "metric_values": 8,
             "inequality_gaps": 1,
             "metric_spc": 12,
+        },
+        "metric_values_withheld_by_geography": {
+            "practice": {"cells": 33, "withheld": 6, "share": 0.181818},
+            "pcn": {"cells": 15, "withheld": 0, "share": 0.0},
+            "neighbourhood": {"cells": 2, "withheld": 0, "share": 0.0},
+            "place": {"cells": 1, "withheld": 0, "share": 0.0},
+            "icb": {"cells": 1, "withheld": 0, "share": 0.0},
+            "all": {"cells": 7, "withheld": 2, "share": 0.285714},
         },
     }
     assert manifest["inputs"] == [
@@ -654,7 +753,13 @@ def test_changes_since_the_previous_publication(warehouse: Path, tmp_path: Path)
             ("all", "all"), 400, 1000, 1000, 40.0, "wilson",
         )
     )
-    second = build_warehouse(tmp_path / "second.duckdb", metric_values=revised)
+    second = build_warehouse(
+        tmp_path / "second.duckdb",
+        metric_values=revised,
+        also_withheld={
+            ("prem_overall_experience_positive", "all", "all", "all", "all"): "small_base"
+        },
+    )
     outcome = publish(second, out)
     changes = outcome.changes
     assert changes.first_publication is False
@@ -721,8 +826,8 @@ def test_refuses_a_directory_that_is_not_a_publication(warehouse: Path, tmp_path
 def test_missing_warehouse_and_missing_marts(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="run `nbhd build` first"):
         publish(tmp_path / "none.duckdb", tmp_path / "out")
-    partial = build_warehouse(tmp_path / "partial.duckdb", without=("metric_spc",))
-    with pytest.raises(DataError, match="the warehouse has no metric_spc"):
+    partial = build_warehouse(tmp_path / "partial.duckdb", without=("disclosed_metric_spc",))
+    with pytest.raises(DataError, match="the warehouse has no disclosed_metric_spc"):
         publish(partial, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -747,9 +852,7 @@ def test_cli(warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_outcome_summary_lists_every_table(warehouse: Path, tmp_path: Path) -> None:
     outcome = publish(warehouse, tmp_path / "out")
     lines = outcome.summary().splitlines()
-    assert [line.split()[0] for line in lines if line.startswith("  ")] == [
-        "metric_values",
-        "inequality_gaps",
-        "metric_spc",
-        "maturity_levels",
-    ]
+    tables = [line.split()[0] for line in lines if line.startswith("  ") and "rows," in line]
+    assert tables == ["metric_values", "inequality_gaps", "metric_spc", "maturity_levels"]
+    levels = [line.split()[0] for line in lines if line.startswith("    ")]
+    assert levels == ["practice", "pcn", "neighbourhood", "place", "icb", "all"]
