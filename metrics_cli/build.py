@@ -61,13 +61,15 @@ class BuildResult:
     seconds_validate: float
     seconds_dbt: float
     dbt_failures: tuple[str, ...] = field(default_factory=tuple)
+    seconds_load: float = 0.0
 
     def summary(self) -> str:
         lines = [format_report(self.validation), ""]
         if self.ok:
             lines.append(
                 f"Built {self.warehouse} "
-                f"(validate {self.seconds_validate:.1f}s, dbt {self.seconds_dbt:.1f}s)"
+                f"(validate {self.seconds_validate:.1f}s, load {self.seconds_load:.1f}s, "
+                f"dbt {self.seconds_dbt:.1f}s)"
             )
         else:
             lines.append("dbt build failed; the previous warehouse was left untouched:")
@@ -147,7 +149,9 @@ def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, A
         )
     new_file = work / "warehouse.duckdb"
     spill = work / SPILL_DIR
+    started = time.perf_counter()
     load_raw(new_file, work / "validated", data_dir, dbt_vars, spill)
+    seconds_load = time.perf_counter() - started
     started = time.perf_counter()
     failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt", spill)
     seconds_dbt = time.perf_counter() - started
@@ -161,6 +165,7 @@ def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, A
         seconds_validate=seconds_validate,
         seconds_dbt=seconds_dbt,
         dbt_failures=tuple(failures),
+        seconds_load=seconds_load,
     )
 
 
