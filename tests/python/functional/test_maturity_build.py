@@ -1,11 +1,12 @@
 """The maturity marts of the tiny synthetic ICB's real build: complete, consistent with the
-scoring rules, and traceable to metric_values and the returned evidence.
+scoring rules, and traceable to the disclosed marts and the returned evidence.
 
 Shares the session-scoped build of tests/python/conftest.py and opens it read-only.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,8 @@ from metrics_cli.maturity import default_matrix_dir, read_matrix
 from metrics_cli.synthetic_maturity import MARKUP_EVIDENCE
 
 pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def frame(warehouse: Path, query: str) -> pl.DataFrame:
@@ -84,7 +87,8 @@ def test_evidence_text_is_carried_literally(tiny_warehouse: Path) -> None:
 
 def test_a_threshold_criterion_matches_metric_values(tiny_warehouse: Path) -> None:
     """urgent_access_2_same_day by hand: the neighbourhood's latest same-day share ending by
-    the end of the assessment period, against 40."""
+    the end of the assessment period, against 40, as published (disclosed_metric_values:
+    the value from the rounded counts, so the maturity evidence never quotes an exact one)."""
     results = frame(
         tiny_warehouse,
         "select r.neighbourhood_code, r.assessment_period, r.status, r.metric_value, "
@@ -95,7 +99,7 @@ def test_a_threshold_criterion_matches_metric_values(tiny_warehouse: Path) -> No
     assert results.height > 0
     values = frame(
         tiny_warehouse,
-        "select geography_code, period_end, value from metric_values "
+        "select geography_code, period_end, value from disclosed_metric_values "
         "where metric_id = 'same_day_share' and geography_type = 'neighbourhood' "
         "and breakdown_type = 'all'",
     )
@@ -107,3 +111,36 @@ def test_a_threshold_criterion_matches_metric_values(tiny_warehouse: Path) -> No
         latest = series["value"][-1]
         assert row["metric_value"] == pytest.approx(latest, rel=1e-12)
         assert row["status"] == ("met" if latest >= 40 else "not_met")
+
+
+MATURITY_MODELS = sorted(
+    [
+        *(REPO_ROOT / "models" / "intermediate" / "maturity").glob("*.sql"),
+        *(REPO_ROOT / "models" / "marts").glob("maturity_*.sql"),
+    ]
+)
+
+
+def test_maturity_reads_only_disclosed_marts() -> None:
+    """Maturity evidence and levels are shown in reports and published: no maturity model
+    refers to a mart of exact figures, only to their disclosed copies."""
+    exact = {"metric_values", "metric_spc", "inequality_gaps"}
+    referenced: set[str] = set()
+    for path in MATURITY_MODELS:
+        refs = set(re.findall(r"ref\(\s*['\"]([a-z0-9_]+)['\"]\s*\)", path.read_text()))
+        assert not refs & exact, f"{path.name} reads {sorted(refs & exact)}"
+        referenced |= refs
+    assert {
+        "disclosed_metric_values", "disclosed_metric_spc", "disclosed_inequality_gaps",
+    } <= referenced
+
+
+def test_withheld_latest_values_are_not_assessed(tiny_warehouse: Path) -> None:
+    """Every metric criterion whose latest reading is withheld is not assessed."""
+    rows = frame(
+        tiny_warehouse,
+        "select r.status from int_maturity_metric_readings m "
+        "join maturity_criteria_results r using (neighbourhood_code, assessment_period, "
+        "criterion_id) where m.latest_not_calculated_reason = 'withheld by disclosure control'",
+    )
+    assert set(rows["status"].to_list()) <= {"not_assessed"}

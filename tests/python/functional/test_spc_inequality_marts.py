@@ -1,12 +1,21 @@
 """metric_spc and inequality_gaps built by dbt on the tiny synthetic ICB recover the
-planted effects: the same-day hub is special cause, the continuity gap is real."""
+planted effects: the same-day hub is special cause, the continuity gap is real; their
+disclosed copies chart and compare the published values."""
 
 from __future__ import annotations
 
+import importlib.util
+from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
+import polars as pl
 import pytest
+
+from metrics_cli.disclosure import protect_spc
+from metrics_cli.marts import INEQUALITY_COLUMNS, SPC_COLUMNS
+from metrics_cli.spc import SERIES_KEYS, spc_frame
 
 pytestmark = pytest.mark.slow
 
@@ -52,3 +61,107 @@ def test_sii_only_for_pcn_and_wider_and_non_monthly(tiny_warehouse: Path) -> Non
         "and (geography_type = 'practice' or period_grain = 'month')",
     )
     assert bad == [(0,)]
+
+
+# ---------------------------------------------------------------- the disclosed marts
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _frame(warehouse: Path, query: str) -> pl.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        frame: pl.DataFrame = con.sql(query).pl()
+    return frame
+
+
+def _spc_model() -> ModuleType:
+    path = REPO_ROOT / "models" / "marts" / "disclosed_metric_spc.py"
+    spec = importlib.util.spec_from_file_location("disclosed_metric_spc", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_disclosed_spc_charts_the_published_values(tiny_warehouse: Path) -> None:
+    """One row per shown or withheld month of every monthly `all` series, with the published
+    value; the columns of metric_spc plus the suppression flags."""
+    spc = _frame(tiny_warehouse, "select * from disclosed_metric_spc")
+    assert tuple(spc.columns) == (*SPC_COLUMNS, "is_suppressed", "suppressed_columns")
+    monthly = _frame(
+        tiny_warehouse,
+        "select * from disclosed_metric_values where period_grain = 'month' "
+        "and breakdown_type = 'all' and (is_suppressed or value is not null)",
+    )
+    keys = [*SERIES_KEYS, "period_start"]
+    joined = spc.join(monthly, on=keys, how="full", suffix="_published", coalesce=True)
+    assert joined.height == spc.height == monthly.height
+    shown = joined.filter(~pl.col("is_suppressed_published"))
+    assert (shown["value"] == shown["value_published"]).all()
+    assert spc.filter(pl.col("is_last_point")).height == spc.select(SERIES_KEYS).n_unique()
+
+
+def test_withheld_months_stay_in_the_series_without_a_value() -> None:
+    """A series of 14 months whose 5th and last months are withheld: the chart is drawn on
+    the 12 shown months, the withheld ones come back as rows that protect_spc then hides
+    with the series' mean, limits and variation icon."""
+    months = [date(2024 + (m // 12), m % 12 + 1, 1) for m in range(3, 17)]
+    withheld = {months[4], months[-1]}
+    values = [50.0 + (i % 3) for i in range(len(months))]
+    monthly = pl.DataFrame(
+        {
+            "metric_id": "same_day_share",
+            "geography_type": "practice",
+            "geography_code": "P1",
+            "breakdown_type": "all",
+            "breakdown_value": "all",
+            "period_grain": "month",
+            "period_start": months,
+            "value": [None if m in withheld else v for m, v in zip(months, values, strict=True)],
+            "is_suppressed": [m in withheld for m in months],
+        }
+    )
+    catalogue = pl.DataFrame({"metric_id": ["same_day_share"], "polarity": ["higher_is_better"]})
+    targets = pl.DataFrame(
+        {
+            "metric_id": ["same_day_share"],
+            "geography_type": ["practice"],
+            "geography_code": ["P1"],
+            "target": [45.0],
+        }
+    )
+    module = _spc_model()
+    shown = monthly.filter(~pl.col("is_suppressed"))
+    charted = spc_frame(shown, catalogue, targets, True).select(SPC_COLUMNS)
+    assert charted.height == 12 and charted["mean"].null_count() == 0
+    points = module.with_withheld_months(charted, monthly, targets)
+    assert points.height == 14
+    assert points.filter(pl.col("is_last_point"))["period_start"].to_list() == [months[-1]]
+    protected = protect_spc(points, monthly)
+    added = protected.filter(pl.col("period_start").is_in(list(withheld)))
+    assert added["value"].null_count() == 2 and added["point_type"].null_count() == 2
+    assert added["is_suppressed"].all() and added["target"].to_list() == [45.0, 45.0]
+    assert protected["mean"].null_count() == 14
+    assert protected["variation_icon"].null_count() == 14
+
+
+def test_disclosed_gaps_use_the_published_quintiles(tiny_warehouse: Path) -> None:
+    """Quintile 1 and 5 values are the published ones; a withheld quintile hides the SII."""
+    gaps = _frame(tiny_warehouse, "select * from disclosed_inequality_gaps")
+    assert tuple(gaps.columns) == (*INEQUALITY_COLUMNS, "is_suppressed", "suppressed_columns")
+    quintiles = _frame(
+        tiny_warehouse,
+        "select metric_id, period_grain, period_label, geography_type, geography_code, "
+        "breakdown_value, value, is_suppressed from disclosed_metric_values "
+        "where breakdown_type = 'imd_quintile'",
+    )
+    keys = ["metric_id", "period_grain", "period_label", "geography_type", "geography_code"]
+    first = gaps.join(
+        quintiles.filter(pl.col("breakdown_value") == "1"), on=keys, how="inner"
+    )
+    shown = first.filter(~pl.col("is_suppressed_right"))
+    assert shown.height > 0
+    assert (shown["quintile_1_value"] == shown["value"]).all()
+    any_withheld = quintiles.group_by(keys).agg(pl.col("is_suppressed").any().alias("hidden"))
+    hidden = gaps.join(any_withheld.filter(pl.col("hidden")), on=keys)
+    assert hidden.height > 0 and hidden["sii"].null_count() == hidden.height
