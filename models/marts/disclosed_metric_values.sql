@@ -117,7 +117,8 @@ rounded as (
 
 restated as (
 
-    -- the statistics' inputs restated on the rounded counts: a mean keeps its value (its
+    -- the statistics' inputs restated on the rounded counts (each scaled by a ratio of
+    -- rounded to exact, which is exactly 1 when nothing is rounded): a mean keeps its value (its
     -- sum and sum of squares scale with the patients); a weighted survey result takes the
     -- rounded weighted positives over the rounded weighted base, on an effective sample
     -- size scaled by rounded over exact respondents (the sum of squared weights chosen so
@@ -126,17 +127,17 @@ restated as (
         rounded.*,
         case
             when kind = 'mean' and denominator > 0
-                then numerator * shown_denominator / denominator
+                then numerator * (shown_denominator / denominator)
             else shown_numerator
         end as stat_numerator,
         case
             when kind = 'mean' and denominator > 0
-                then sum_sq * shown_denominator / denominator
+                then sum_sq * (shown_denominator / denominator)
             when kind = 'weighted_survey' and sum_sq > 0 and denominator > 0
                 and unweighted_count > 0 and shown_unweighted_count > 0
                 then sum_sq
                     * (shown_denominator / denominator) * (shown_denominator / denominator)
-                    * unweighted_count / shown_unweighted_count
+                    * (unweighted_count / shown_unweighted_count)
             else sum_sq
         end as stat_sum_sq
     from rounded
@@ -204,7 +205,7 @@ dsr_strata_shown as (
             (sum(dsr_strata.events) over stratum_order - dsr_strata.events)
             * dsr_shown.shown_numerator / dsr_shown.numerator + 0.5
         ) as shown_events,
-        dsr_strata.population * dsr_shown.shown_denominator / dsr_shown.denominator
+        dsr_strata.population * (dsr_shown.shown_denominator / dsr_shown.denominator)
             as shown_population
     from dsr_strata
     inner join dsr_shown
