@@ -13,6 +13,8 @@ import csv
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -440,7 +442,13 @@ def _masked(value: pl.Expr, patient_level: bool, identifier: pl.Expr) -> pl.Expr
 # ---------------------------------------------------------------- one file
 @dataclass
 class _Outputs:
-    """The loaded Parquet and quarantine CSV of one file, opened as rows arrive."""
+    """The loaded Parquet and quarantine CSV of one file, opened as rows arrive.
+
+    Loaded rows are written by a background thread (pyarrow releases the GIL), so the
+    next chunk is checked while the last one is written; at most one chunk waits to be
+    written, so memory stays bounded. The file is written without column statistics: it
+    is read back whole by the build, and they cost a third of the writing.
+    """
 
     spec: DatasetSpec
     loaded_path: Path
@@ -449,16 +457,27 @@ class _Outputs:
     quarantine: IO[bytes] | None = None
     closed: bool = False
     arrow_schema: Any = None
+    pool: ThreadPoolExecutor | None = None
+    pending: Future[None] | None = None
 
     def __post_init__(self) -> None:
         empty = empty_frame(self.spec).to_arrow(compat_level=pl.CompatLevel.oldest())
         self.arrow_schema = empty.schema
-        self.writer = pq.ParquetWriter(self.loaded_path, self.arrow_schema, compression="zstd")
+        self.writer = pq.ParquetWriter(
+            self.loaded_path, self.arrow_schema, compression="zstd", write_statistics=False
+        )
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbhd-parquet")
 
     def load(self, rows: pl.DataFrame) -> None:
-        if self.writer is not None and rows.height:
+        if self.writer is not None and self.pool is not None and rows.height:
             table = rows.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(self.arrow_schema)
-            self.writer.write_table(table)
+            self._wait()
+            self.pending = self.pool.submit(self.writer.write_table, table)
+
+    def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
 
     def hold(self, rows: pl.DataFrame) -> None:
         if self.closed or not rows.height:
@@ -469,16 +488,23 @@ class _Outputs:
         rows.write_csv(self.quarantine, include_header=first)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        try:
+            self._wait()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
+                self.pool = None
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
         if self.quarantine is not None:
             self.quarantine.close()
             self.quarantine = None
         self.closed = True
 
     def discard(self) -> None:
-        self.close()
+        with suppress(Exception):  # a write that failed does not matter: the file goes
+            self.close()
         self.loaded_path.unlink(missing_ok=True)
         self.quarantine_path.unlink(missing_ok=True)
 
