@@ -6,8 +6,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
-from metrics_cli.settings import default_memory_limit, load_settings
+from metrics_cli.settings import PROJECT_DIR, default_memory_limit, load_settings
 
 
 def test_memory_limit_defaults_to_65_percent_of_the_machine() -> None:
@@ -33,3 +34,15 @@ def test_duckdb_accepts_the_configuration(monkeypatch: pytest.MonkeyPatch, tmp_p
         ).fetchone() or (None, None)
     assert limit is not None and "953" in str(limit)  # 1 GB is 953.6 MiB
     assert spill == str(tmp_path / "spill")
+
+
+def test_profile_gives_duckdb_its_memory_limit_and_spill_directory_once() -> None:
+    """dbt-duckdb re-applies `settings` to every cursor, and DuckDB refuses to switch the
+    temporary directory once it has spilled there ("Cannot switch temporary directory"),
+    so the spill settings must be `config_options`, given when the database is opened."""
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
+    output = profile["nbhd"]["outputs"]["duckdb"]
+    assert {"memory_limit", "temp_directory"} <= set(output["config_options"])
+    assert not {"memory_limit", "temp_directory"} & set(output.get("settings") or {})
+    assert "NBHD_DUCKDB_MEMORY_LIMIT" in output["config_options"]["memory_limit"]
+    assert "NBHD_DUCKDB_TEMP_DIRECTORY" in output["config_options"]["temp_directory"]
