@@ -37,8 +37,6 @@ from metrics_cli.validate import ValidationReport, format_report, validate_direc
 
 DBT_ENV_WAREHOUSE = "NBHD_DBT_DUCKDB_PATH"
 DBT_ENV_MEMORY_LIMIT = "NBHD_DUCKDB_MEMORY_LIMIT"
-DBT_ENV_TEMP_DIRECTORY = "NBHD_DUCKDB_TEMP_DIRECTORY"
-SPILL_DIR = "duckdb_tmp"
 
 
 class BuildStopped(NbhdError):
@@ -148,12 +146,11 @@ def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, A
             where=str(work / "validated" / "problems.csv"),
         )
     new_file = work / "warehouse.duckdb"
-    spill = work / SPILL_DIR
     started = time.perf_counter()
-    load_raw(new_file, work / "validated", data_dir, dbt_vars, spill)
+    load_raw(new_file, work / "validated", data_dir, dbt_vars)
     seconds_load = time.perf_counter() - started
     started = time.perf_counter()
-    failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt", spill)
+    failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt")
     seconds_dbt = time.perf_counter() - started
     if not failures:
         os.replace(new_file, warehouse)
@@ -344,12 +341,11 @@ def run_dbt(
     warehouse: Path,
     dbt_vars: Mapping[str, Any],
     work: Path,
-    spill: Path | None = None,
 ) -> list[str]:
     """Run a dbt command in-process against `warehouse`; return the failures (empty = success).
 
-    DuckDB gets the memory limit of the settings and spills to `spill` (default: beside
-    the warehouse file, `<warehouse>.tmp`)."""
+    DuckDB gets the memory limit of the settings and spills beside the warehouse file
+    (`<warehouse>.tmp`: inside the build's own directory)."""
     from dbt.cli.main import dbtRunner
 
     settings = load_settings()
@@ -373,7 +369,6 @@ def run_dbt(
     environment = {
         DBT_ENV_WAREHOUSE: str(warehouse),
         DBT_ENV_MEMORY_LIMIT: settings.duckdb_memory_limit,
-        DBT_ENV_TEMP_DIRECTORY: str(spill or warehouse.with_name(warehouse.name + ".tmp")),
     }
     with _environment(**environment):
         try:
