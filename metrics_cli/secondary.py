@@ -1,0 +1,823 @@
+"""Secondary suppression: protect every small count by a cube of withheld cells.
+
+A published table protects a withheld count when an intruder, knowing every published
+count, every relation between cells (a parent is the sum of its children, `all` the sum of
+a breakdown's categories, a year the sum of its months, a count two metrics share is the
+same in both) and what each withheld cell's reason says about it (a small count is 1 to 7,
+a secondary cell 0 or at least 8), still cannot pin the count to within +-1.
+
+The certificate used here is a *cube*: withheld cells with signs +-1 such that adding t to
+the + cells and taking t from the - cells keeps every relation true. Such a change is
+invisible in the published table, so every t that keeps each cell within what the intruder
+knows of it is as plausible as the truth. A small count is protected when its cube admits
+integer changes spanning at least `WIDTH` (so no interval "the count +-1" holds them all).
+
+Cubes are built on the finest cells (leaves): practices, months and single categories of
+a breakdown. A move in one dimension is the difference of two leaves, x - y, and a
+published cell's coefficient is the number of its leaves that move: +1 if it holds x and
+not y, -1 the other way, 0 if both or neither. So every relation holds by construction, and
+a move touches only the cells holding exactly one of the two leaves (two practices of one
+PCN touch just those two practices). Where the small cell holds every leaf of a dimension
+(`all`), the move is a single leaf and touches that leaf's cells up the hierarchy. The cube
+is the product of one move per dimension: geography, breakdown and period.
+
+Each small count chooses, among the cheapest few moves per dimension, the cheapest cube
+whose range is wide enough. A cell already withheld costs nothing; otherwise a cell costs
+more the more people or events are behind it and the higher its geography level, so
+complements are the smallest cells at the lowest level, and a parent total is withheld
+only where no cube of smaller cells protects. Small counts above practice level choose
+first (top down, as in tau-argus's HiTaS), then practices, then any count still
+unprotected chooses among every move. Choices are ordered by cost, then by the cells'
+keys, so the result depends only on the data, never on row order.
+
+docs/disclosure-control.md states the model and its limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+WIDTH = 3
+"""A protected count admits changes spanning at least this much: no interval of width 2
+(the count +-1) holds every value it could take."""
+WEIGHTED_WIDTH = 1.0
+"""The same for a weighted survey sum (weighted positives or base), in weighted respondents:
+it is not a count of people (the respondents behind it are, and are held to `WIDTH`); it
+must not be worked out to better than one weighted respondent."""
+
+SHARED_COUNTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "registered_population": (
+        ("ae_attendance_rate", "denominator"),
+        ("acsc_emergency_admission_dsr", "denominator"),
+        ("appointments_per_1000", "denominator"),
+    ),
+    "continuity_patients": tuple(
+        (metric, column)
+        for metric in ("continuity_upc", "continuity_coc", "continuity_secon", "continuity_mmci")
+        for column in ("denominator", "unweighted_count")
+    ),
+    "named_gp_encounters": (
+        ("continuity_slicc", "numerator"),
+        ("continuity_own_patient_ratio", "numerator"),
+    ),
+    "known_booking_interval": (
+        ("same_day_share", "denominator"),
+        ("within_two_weeks_share", "denominator"),
+    ),
+}
+"""Counts that two or more metrics publish: the same number in the same cell. Withholding
+such a count means withholding it in every metric that shows it. A test checks this list
+against a real build: every pair of metric columns equal in every shared cell is here."""
+
+LEVEL_COST = {
+    "practice": 1.0,
+    "pcn": 30.0,
+    "neighbourhood": 1e3,
+    "provider": 3e4,
+    "place": 3e4,
+    "icb": 1e6,
+    "all": 3e7,
+}
+"""Cost of withholding a cell, per person or event behind it, by geography level."""
+HEADLINE_COST = 1e3
+"""Extra factor on the cost of a headline (`all` breakdown) cell."""
+CANDIDATES = 2
+"""Moves kept per dimension before cubes are formed, in the first two rounds."""
+REACH = 3
+"""How many geographies out from a cell the other end of a geography move may be sought:
+the practices of its PCN, then of its neighbourhood, then of its place."""
+
+QUINTILES = ("1", "2", "3", "4", "5")
+GROUPS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
+    ("core20", "core20"): ("imd_quintile", frozenset({"1"})),
+    ("core20", "rest"): ("imd_quintile", frozenset({"2", "3", "4", "5"})),
+}
+"""Breakdown cells that group the categories of a partition: Core20 LSOAs are IMD deciles
+1-2, which is quintile 1."""
+PARTITIONS = ("imd_quintile", "sex", "age_band")
+"""Breakdown types whose categories partition `all`."""
+AGE_75_PLUS = ("cohort", "age_75_plus")
+
+NO_MOVE = -1
+
+
+@dataclass
+class _Table:
+    """The cells that count people or events: one per (key, count class)."""
+
+    cells: pl.DataFrame
+    """kid, cls, x, lo, hi, small, primary, rows (metric_values row numbers)."""
+    keys: pl.DataFrame
+    """kid, fam, t, gc, b, date: the cell's family, period node, geography code, breakdown
+    node and organisation mapping date (ids are dense ranks of sorted values)."""
+
+
+def families(metrics: Sequence[str]) -> dict[str, str]:
+    """Each metric's family: metrics that share a count form one family (named by its first
+    metric id), whose cells are keyed together."""
+    parent = {m: m for m in metrics}
+
+    def find(m: str) -> str:
+        while parent[m] != m:
+            m = parent[m]
+        return m
+
+    for members in SHARED_COUNTS.values():
+        present = sorted({m for m, _ in members if m in parent})
+        for other in present[1:]:
+            a, b = find(present[0]), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {m: find(m) for m in metrics}
+
+
+def secondary_suppression(
+    rows: pl.DataFrame,
+    geographies: pl.DataFrame,
+    threshold: int,
+    min_base: int,
+) -> npt.NDArray[np.bool_]:
+    """Row mask of `rows` to withhold as secondary cells.
+
+    `rows`: the metric_values columns plus `_row` (0..n-1), `_counted` (list of the count
+    columns that count people or events), `_rule` (the primary rule or null) and `_cost`.
+    `geographies`: int_practice_geographies (period_end, practice_code, geography_type,
+    geography_code).
+    """
+    n_rows = rows.height
+    suppressed = np.zeros(n_rows, dtype=bool)
+    suppressed[rows.filter(pl.col("_rule").is_not_null())["_row"].to_numpy()] = True
+    primary = suppressed.copy()
+    table = _table(rows, geographies, threshold, min_base)
+    if table.cells.is_empty() or not table.cells["small"].any():
+        return suppressed & ~primary
+    moves = _Moves(table, geographies)
+    row_cost = np.zeros(n_rows)
+    row_cost[rows["_row"].to_numpy()] = rows["_cost"].to_numpy()
+    targets = (
+        # a share's denominator with a numerator is protected by its numerator's cube, which
+        # moves both (a change to both keeps the share's numerator within its denominator)
+        table.cells.filter(
+            pl.col("small") & pl.col("primary") & ~pl.col("moves_with_numerator")
+        )
+        .select("kid", "cls")
+        .join(table.keys, on="kid")
+        .sort("kid", "cls")
+        .with_row_index("tid")
+        .with_columns(pl.col("tid").cast(pl.Int64))
+    )
+    practice_gc = moves.practice_codes
+    upper = targets.filter(~pl.col("gc").is_in(practice_gc))
+    lower = targets.filter(pl.col("gc").is_in(practice_gc))
+    pending = []
+    for batch, keep in ((upper, CANDIDATES), (lower, CANDIDATES)):
+        if batch.is_empty():
+            continue
+        unprotected = _protect(batch, table, moves, suppressed, row_cost, keep)
+        pending.append(unprotected)
+    left = pl.concat(pending) if pending else targets.clear()
+    if not left.is_empty():
+        still = _protect(left, table, moves, suppressed, row_cost, None)
+        if not still.is_empty():
+            # No cube of withheld cells can hide these counts: withhold every cell of their
+            # relations' totals, the last resort (never seen on the synthetic ICBs).
+            _withhold_parents(still, table, moves, suppressed)
+    return suppressed & ~primary
+
+
+def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_base: int) -> _Table:
+    fam = families(sorted(rows["metric_id"].unique().to_list()))
+    shared = {member: name for name, members in SHARED_COUNTS.items() for member in members}
+    count_columns = ("numerator", "denominator", "unweighted_count")
+    long = (
+        rows.select(
+            "_row", "metric_id", "_counted", "_rule", "_kind", "_share",
+            pl.col("metric_id").replace_strict(fam, return_dtype=pl.Utf8).alias("fam"),
+            "period_start", "period_end", "period_grain", "geography_type", "geography_code",
+            "breakdown_type", "breakdown_value", *count_columns,
+        )
+        .explode("_counted")
+        .filter(pl.col("_counted").is_not_null())
+        .with_columns(
+            pl.coalesce(
+                *[
+                    pl.when(pl.col("_counted") == c).then(pl.col(c).cast(pl.Float64))
+                    for c in count_columns
+                ]
+            ).alias("x")
+        )
+        .filter(pl.col("x").is_not_null())
+        # an unweighted count equal to the row's numerator or denominator is that count
+        .filter(
+            (pl.col("_counted") != "unweighted_count")
+            | (
+                (pl.col("x") != pl.col("numerator").cast(pl.Float64)).fill_null(True)
+                & (pl.col("x") != pl.col("denominator").cast(pl.Float64)).fill_null(True)
+            )
+        )
+    )
+    names = pl.DataFrame(
+        {
+            "metric_id": [m for m, _ in shared],
+            "_counted": [c for _, c in shared],
+            "shared": list(shared.values()),
+        },
+        schema={"metric_id": pl.Utf8, "_counted": pl.Utf8, "shared": pl.Utf8},
+    )
+    long = long.join(names, on=["metric_id", "_counted"], how="left").with_columns(
+        pl.coalesce("shared", pl.concat_str("metric_id", pl.lit(":"), "_counted")).alias(
+            "cls_name"
+        )
+    )
+    mapping = _mapping_dates(long.select("period_end").unique(), geographies)
+    long = long.join(mapping, on="period_end", how="left")
+
+    def dense(*columns: str) -> pl.Expr:
+        return pl.struct(*columns).rank("dense").cast(pl.Int64) - 1
+
+    long = long.with_columns(
+        dense("fam").alias("fam_id"),
+        dense("period_start", "period_end").alias("t"),
+        dense("geography_type", "geography_code").alias("gc"),
+        dense("breakdown_type", "breakdown_value").alias("b"),
+        dense("cls_name").alias("cls"),
+    )
+    keys = (
+        long.group_by("fam_id", "t", "gc", "b")
+        .agg(
+            pl.col("mapping_end").first().alias("date"),
+            (pl.col("period_grain") == "month").any().alias("is_month"),
+        )
+        .sort("fam_id", "t", "gc", "b")
+        .with_row_index("kid")
+        .with_columns(pl.col("kid").cast(pl.Int64))
+        .rename({"fam_id": "fam"})
+    )
+    long = long.join(keys.select("kid", pl.col("fam").alias("fam_id"), "t", "gc", "b"),
+                     on=["fam_id", "t", "gc", "b"])
+    is_base = (
+        pl.col("_kind").is_in(["mean", "weighted_survey"])
+        & (pl.col("_counted") == "unweighted_count")
+    ) | ((pl.col("_kind") == "mean") & (pl.col("_counted") == "denominator"))
+    # a share's denominator is at least its numerator; a change to a share's numerator is
+    # made to its denominator too (the same cells add up the same way), so it needs no cap
+    denominator_floor = pl.when(
+        pl.col("_share") & (pl.col("_counted") == "denominator")
+    ).then(pl.col("numerator").cast(pl.Float64))
+    cells = long.group_by("kid", "cls").agg(
+        pl.col("x").max(),
+        pl.col("_row").sort().alias("rows"),
+        is_base.any().alias("base"),
+        (
+            (pl.col("_kind") == "weighted_survey")
+            & pl.col("_counted").is_in(["numerator", "denominator"])
+        )
+        .all()
+        .alias("weighted"),
+        pl.col("_rule").is_not_null().any().alias("primary"),
+        denominator_floor.max().alias("floor"),
+        (
+            pl.col("_share")
+            & (pl.col("_counted") == "denominator")
+            & (pl.col("numerator").cast(pl.Float64) > 0)
+        )
+        .any()
+        .alias("moves_with_numerator"),
+    )
+    x = pl.col("x")
+    # What an intruder knows of a withheld count: it is not negative, and a share's
+    # denominator is no less than its numerator. Withheld cells are not labelled with
+    # their reason (docs/disclosure-control.md), so nothing more.
+    cells = cells.with_columns(
+        pl.col("floor").fill_null(0.0).clip(upper_bound=x).alias("lo"),
+        pl.lit(float("inf")).alias("hi"),
+        ((x > 0) & ((x < threshold + 0.5) | (pl.col("base") & (x < min_base)))).alias("small"),
+        pl.when(pl.col("weighted")).then(WEIGHTED_WIDTH).otherwise(float(WIDTH)).alias("need"),
+    ).sort("kid", "cls")
+    # what the ids stand for, for the move tables
+    labels = long.select(
+        "t", "period_start", "period_end", "period_grain", "gc", "geography_type",
+        "geography_code", "b", "breakdown_type", "breakdown_value", "cls", "fam_id",
+    )
+    keys = keys.join(
+        labels.select("gc", "geography_type", "geography_code").unique(), on="gc"
+    ).join(labels.select("b", "breakdown_type", "breakdown_value").unique(), on="b").join(
+        labels.select("t", "period_start", "period_end").unique(), on="t"
+    ).sort("kid")
+    return _Table(cells=cells, keys=keys)
+
+
+def _mapping_dates(period_ends: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
+    """The organisation mapping each period aggregates through: the latest month end on or
+    before the period's end (the earliest where there is none)."""
+    ends = geographies.select(pl.col("period_end").cast(pl.Date)).unique().sort("period_end")
+    period_ends = period_ends.with_columns(pl.col("period_end").cast(pl.Date)).sort("period_end")
+    if ends.is_empty():
+        return period_ends.with_columns(pl.lit(None, dtype=pl.Date).alias("mapping_end"))
+    earliest = ends["period_end"][0]
+    return period_ends.join_asof(
+        ends.with_columns(pl.col("period_end").alias("mapping_end")),
+        on="period_end",
+        strategy="backward",
+    ).with_columns(pl.col("mapping_end").fill_null(earliest))
+
+
+def _age_from(band: str) -> int:
+    """The lower bound of an age band label (`75-79`, `90+`)."""
+    digits = band.split("-")[0].rstrip("+")
+    return int(digits) if digits.isdigit() else -1
+
+
+class _Moves:
+    """Candidate moves per dimension, as tables of the cells they touch and their signs."""
+
+    def __init__(self, table: _Table, geographies: pl.DataFrame) -> None:
+        keys = table.keys
+        self.table = table
+        self.t_dates = keys.group_by("t").agg(pl.col("date").first()).sort("t")
+        gc_ids = keys.select("gc", "geography_type", "geography_code").unique()
+        mapping = geographies.select(
+            pl.col("period_end").cast(pl.Date).alias("date"),
+            "practice_code",
+            "geography_type",
+            "geography_code",
+        ).unique()
+        leaves = (
+            mapping.select("practice_code").unique().sort("practice_code").with_row_index("leaf")
+        ).with_columns(pl.col("leaf").cast(pl.Int64))
+        dates = self.t_dates.select("date").unique()
+        self.ancestors = (
+            mapping.join(dates, on="date", how="semi")
+            .join(gc_ids, on=["geography_type", "geography_code"])
+            .join(leaves, on="practice_code")
+            .select("date", "leaf", "gc")
+            .unique()
+            .sort("date", "leaf", "gc")
+        )
+        practice_gc = gc_ids.filter(pl.col("geography_type") == "practice")
+        self.practice_codes = practice_gc["gc"].to_list()
+        self.leaf_gc = leaves.join(
+            practice_gc.select("gc", pl.col("geography_code").alias("practice_code")),
+            on="practice_code",
+        ).select("leaf", pl.col("gc").alias("leaf_gc"))
+        self.node_size = self.ancestors.group_by("date", "gc").agg(pl.len().alias("size"))
+        self._outside = self._outside_leaves()
+        self.all_nodes = keys.filter(pl.col("breakdown_type") == "all")["b"].unique()
+        self._bd, self._singles = self._breakdown_moves()
+        self._period = self._period_moves()
+
+    # geography -----------------------------------------------------------------
+    def _outside_leaves(self) -> pl.DataFrame:
+        """For each (date, gc): the leaves outside it in each geography strictly containing
+        it (`reach` 0 for the smallest such geography, 1 for the next...), each leaf at its
+        nearest reach: the candidates for the other end of a move."""
+        members = self.ancestors
+        sized = members.join(self.node_size, on=["date", "gc"])
+        containers = (
+            sized.join(self.ancestors.rename({"gc": "outer"}), on=["date", "leaf"])
+            .filter(pl.col("outer") != pl.col("gc"))
+            .group_by("date", "gc", "outer")
+            .agg(pl.len().alias("held"), pl.col("size").first())
+            .filter(pl.col("held") == pl.col("size"))
+            .join(
+                self.node_size.rename({"gc": "outer", "size": "outer_size"}),
+                on=["date", "outer"],
+            )
+            .filter(pl.col("outer_size") > pl.col("size"))
+            .with_columns(
+                pl.col("outer_size").rank("dense").over("date", "gc").cast(pl.Int64).sub(1)
+                .alias("reach")
+            )
+            .filter(pl.col("reach") < REACH)
+            .select("date", "gc", "outer", "reach")
+        )
+        return (
+            containers.join(
+                self.ancestors.rename({"gc": "outer", "leaf": "y"}), on=["date", "outer"]
+            )
+            .join(members.rename({"leaf": "y"}), on=["date", "gc", "y"], how="anti")
+            .group_by("date", "gc", "y")
+            .agg(pl.col("reach").min())
+        )
+
+    def geography_candidates(
+        self, base: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame, keep: int | None
+    ) -> pl.DataFrame:
+        """Leaf moves (tid, x, y) for each target: x a practice inside its geography with
+        the largest counts (the most room to move), y one of the cheapest practices nearest
+        outside it, and the single leaves x (y = NO_MOVE). With `keep` None, every such x
+        and y."""
+
+        def located(frame: pl.DataFrame, leaf: str) -> pl.DataFrame:
+            return (
+                frame.join(self.leaf_gc.rename({"leaf": leaf}), on=leaf)
+                .join(
+                    keys.rename({"gc": "leaf_gc"}), on=["fam", "t", "leaf_gc", "b"]
+                )
+                .join(cells, on=["kid", "cls"])
+                .filter(pl.col("count") > 0)
+            )
+
+        inside = located(
+            base.join(self.ancestors.rename({"leaf": "x"}), on=["date", "gc"]), "x"
+        )
+        xs = inside.sort(["tid", "count", "x"], descending=[False, True, False])
+        if keep is not None:
+            xs = xs.group_by("tid", maintain_order=True).head(keep)
+        outside = located(base.join(self._outside, on=["date", "gc"]), "y")
+        ys = outside.sort(["tid", "reach", "cost", "y"])
+        if keep is not None:
+            ys = ys.group_by("tid", "reach", maintain_order=True).head(keep)
+        xs, ys = xs.select("tid", "x"), ys.select("tid", "y")
+        pairs = xs.join(ys, on="tid")
+        singles = xs.with_columns(pl.lit(NO_MOVE, dtype=pl.Int64).alias("y"))
+        return pl.concat([pairs, singles])
+
+    def geography_support(self, moves: pl.DataFrame) -> pl.DataFrame:
+        """The cells a leaf move (date, x, y) touches: gc and sign."""
+        moves = moves.select("date", "x", "y").unique()
+        plus = moves.join(self.ancestors.rename({"leaf": "x"}), on=["date", "x"]).with_columns(
+            pl.lit(1, dtype=pl.Int64).alias("sign")
+        )
+        minus = moves.join(self.ancestors.rename({"leaf": "y"}), on=["date", "y"]).with_columns(
+            pl.lit(-1, dtype=pl.Int64).alias("sign")
+        )
+        return (
+            pl.concat([plus, minus])
+            .group_by("date", "x", "y", "gc")
+            .agg(pl.col("sign").sum())
+            .filter(pl.col("sign") != 0)
+        )
+
+    # breakdown -----------------------------------------------------------------
+    def _breakdown_moves(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Moves per (cls, b) for cells inside a breakdown: bm, b2, sign. And for `all`, the
+        cells each single category touches: (cls, part, v, b2, sign)."""
+        present = (
+            self.table.cells.select("kid", "cls")
+            .join(
+                self.table.keys.select("kid", "b", "breakdown_type", "breakdown_value"),
+                on="kid",
+            )
+            .select("cls", "b", "breakdown_type", "breakdown_value")
+            .unique()
+            .sort("cls", "b")
+        )
+        moves: list[tuple[int, int, int, int, int]] = []
+        singles: list[tuple[int, int, int, int, int]] = []
+        for (cls,), nodes in present.group_by(["cls"], maintain_order=True):
+            ids = {
+                (kind, value): b
+                for b, kind, value in nodes.select(
+                    "b", "breakdown_type", "breakdown_value"
+                ).iter_rows()
+            }
+            pairs, alone = _class_breakdown_moves(ids)
+            moves.extend((int(cls), *move) for move in pairs)
+            singles.extend((int(cls), *single) for single in alone)
+        return (
+            pl.DataFrame(moves, schema=["cls", "b", "bm", "b2", "sign"], orient="row").cast(
+                pl.Int64
+            ),
+            pl.DataFrame(
+                singles, schema=["cls", "part", "v", "b2", "sign"], orient="row"
+            ).cast(pl.Int64),
+        )
+
+    def breakdown_candidates(
+        self, base: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame
+    ) -> pl.DataFrame:
+        """Moves (tid, bm, b2, sign) for each target. Inside a breakdown, every pair of its
+        categories; at `all`, one category of each partition (a single leaf), the best two
+        of each tried in every combination."""
+        inside = base.join(self._bd, on=["cls", "b"]).select("tid", "bm", "b2", "sign")
+        at_all = base.filter(pl.col("b").is_in(self.all_nodes.implode())).join(
+            self._singles, on="cls"
+        )
+        if at_all.is_empty():
+            return inside
+        options = _best(
+            _evaluate(
+                at_all.select(
+                    "tid", "part", "v", "cls", "fam", "t", "gc", pl.col("b2").alias("b"), "sign"
+                ),
+                keys,
+                cells,
+                ["tid", "part", "v"],
+            ),
+            ["part", "v"],
+            None,
+            within=["tid", "part"],
+            keep_per=CANDIDATES,
+        ).select("tid", "part", "v")
+        parts = sorted(options["part"].unique().to_list())
+        combos = base.filter(pl.col("tid").is_in(at_all["tid"].unique().implode())).select(
+            "tid", "b"
+        )
+        for part in parts:
+            chosen = options.filter(pl.col("part") == part).select(
+                "tid", pl.col("v").alias(f"v{part}")
+            )
+            combos = combos.join(chosen, on="tid", how="left")
+        combos = combos.with_row_index("bm").with_columns(pl.col("bm").cast(pl.Int64))
+        touched = [combos.select("tid", "bm", pl.col("b").alias("b2"), pl.lit(1).alias("sign"))]
+        for part in parts:
+            touched.append(
+                combos.select("tid", "bm", pl.lit(part, dtype=pl.Int64).alias("part"),
+                              pl.col(f"v{part}").alias("v"))
+                .join(base.select("tid", "cls"), on="tid")
+                .join(self._singles, on=["cls", "part", "v"])
+                .select("tid", "bm", "b2", "sign")
+            )
+        return pl.concat([inside, *[t.cast({"sign": pl.Int64}) for t in touched]])
+
+    # period --------------------------------------------------------------------
+    def _period_moves(self) -> pl.DataFrame:
+        """Moves per (cls, t): tm, t2 and sign. Leaves are a class's months."""
+        cells = self.table.cells.select("kid", "cls").join(
+            self.table.keys.select("kid", "t", "is_month", "period_start", "period_end"),
+            on="kid",
+        )
+        periods = (
+            cells.group_by("cls", "t")
+            .agg(
+                pl.col("is_month").any(),
+                pl.col("period_start").first(),
+                pl.col("period_end").first(),
+            )
+            .sort("cls", "t")
+        )
+        out: list[tuple[int, int, int, int, int]] = []
+        for (cls,), frame in periods.group_by(["cls"], maintain_order=True):
+            out.extend((int(cls), *move) for move in _class_period_moves(frame))
+        return pl.DataFrame(out, schema=["cls", "t", "tm", "t2", "sign"], orient="row").cast(
+            pl.Int64
+        )
+
+    def period(self) -> pl.DataFrame:
+        return self._period
+
+
+def _class_breakdown_moves(
+    ids: dict[tuple[str, str], int],
+) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+    """For one class (`ids`: (type, value) -> b): pair moves (b, bm, b2, sign) of cells
+    inside a breakdown, and the cells (part, v, b2, sign) one category of each partition
+    touches, for `all`."""
+    values: dict[str, list[str]] = {}
+    for kind, value in sorted(ids):
+        if kind in PARTITIONS:
+            values.setdefault(kind, []).append(value)
+
+    def members(kind: str, value: str) -> tuple[str, frozenset[str]] | None:
+        if kind in PARTITIONS:
+            return kind, frozenset({value})
+        if (kind, value) in GROUPS:
+            return GROUPS[(kind, value)]
+        if (kind, value) == AGE_75_PLUS:
+            bands = values.get("age_band", [])
+            return "age_band", frozenset(b for b in bands if _age_from(b) >= 75)
+        return None
+
+    on_type: dict[str, list[tuple[int, frozenset[str]]]] = {}
+    for (kind, value), b in ids.items():
+        held = members(kind, value)
+        if held is not None:
+            on_type.setdefault(held[0], []).append((b, held[1]))
+
+    def support(partition: str, x: str, y: str | None) -> list[tuple[int, int]]:
+        touched = []
+        for b2, held in sorted(on_type.get(partition, [])):
+            sign = int(x in held) - int(y is not None and y in held)
+            if sign:
+                touched.append((b2, sign))
+        return touched
+
+    pairs: list[tuple[int, int, int, int]] = []
+    singles: list[tuple[int, int, int, int]] = []
+    for (kind, value), b in sorted(ids.items(), key=lambda item: item[1]):
+        held = members(kind, value)
+        if kind == "all":
+            continue
+        if held is not None and values.get(held[0]):
+            partition, inside = held
+            candidates = [
+                (x, y) for x in sorted(inside) for y in values[partition] if y not in inside
+            ]
+            for bm, (x, y) in enumerate(candidates):
+                pairs.extend((b, bm, b2, sign) for b2, sign in support(partition, x, y))
+        else:
+            # a cohort that adds up to nothing published: it moves alone
+            pairs.append((b, 0, b, 1))
+    for part, partition in enumerate(PARTITIONS):
+        for v, value in enumerate(values.get(partition, [])):
+            singles.extend((part, v, b2, sign) for b2, sign in support(partition, value, None))
+    return pairs, singles
+
+
+def _class_period_moves(periods: pl.DataFrame) -> list[tuple[int, int, int, int]]:
+    """(t, tm, t2, sign) for every period of one class; months are the leaves. A month moves
+    against another month of the same longer periods, or alone (with those periods)."""
+    rows = list(periods.select("t", "is_month", "period_start", "period_end").iter_rows())
+    months = [(t, start) for t, is_month, start, _ in rows if is_month]
+    longer = [(t, start, end) for t, is_month, start, end in rows if not is_month]
+    cover = {
+        t: frozenset(node for node, start, end in longer if start <= month_start <= end)
+        for t, month_start in months
+    }
+    moves: list[tuple[int, int, int, int]] = []
+    for t, is_month, start, end in rows:
+        if not months:
+            moves.append((t, 0, t, 1))
+            continue
+        if is_month:
+            partners = [m for m, _ in months if m != t and cover[m] == cover[t]]
+            tm = 0
+            for partner in partners:
+                moves.extend([(t, tm, t, 1), (t, tm, partner, -1)])
+                tm += 1
+            inside = [t]
+        else:
+            inside = [m for m, m_start in months if start <= m_start <= end]
+            tm = 0
+            if not inside:
+                moves.append((t, 0, t, 1))
+        for month in inside:
+            touched = {month: 1, **{node: 1 for node in cover[month]}}
+            moves.extend((t, tm, t2, sign) for t2, sign in sorted(touched.items()))
+            tm += 1
+    return moves
+
+
+def _cell_costs(
+    table: _Table, suppressed: npt.NDArray[np.bool_], row_cost: npt.NDArray[np.float64]
+) -> pl.DataFrame:
+    """kid, cls, count, lo, hi, cost: the cost of withholding each cell now (0 when every
+    row that shows it is already withheld)."""
+    rows = table.cells.select("kid", "cls", "rows").explode("rows")
+    index = rows["rows"].to_numpy()
+    open_cost = np.where(suppressed[index], 0.0, row_cost[index])
+    costs = (
+        rows.select("kid", "cls")
+        .with_columns(pl.Series("cost", open_cost))
+        .group_by("kid", "cls")
+        .agg(pl.col("cost").sum())
+    )
+    return table.cells.select("kid", "cls", pl.col("x").alias("count"), "lo", "hi", "need").join(
+        costs, on=["kid", "cls"]
+    )
+
+
+def _evaluate(
+    touched: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame, group: list[str]
+) -> pl.DataFrame:
+    """Per group (a candidate move or cube of one target): whether every cell it touches is
+    published as a cell of the target's class, the range of changes t it allows, its width
+    and its cost. `touched` holds the group columns, cls, fam, t, gc, b and sign."""
+    located = touched.join(keys, on=["fam", "t", "gc", "b"], how="left").join(
+        cells, on=["kid", "cls"], how="left"
+    )
+    rising = pl.col("sign") > 0
+    count, lo, hi = pl.col("count"), pl.col("lo"), pl.col("hi")
+    lower = pl.when(rising).then(lo - count).otherwise(count - hi)
+    upper = pl.when(rising).then(hi - count).otherwise(count - lo)
+    summary = located.group_by(group).agg(
+        pl.len().alias("n"),
+        count.count().alias("found"),
+        lower.max().alias("t_lo"),
+        upper.min().alias("t_hi"),
+        pl.col("cost").sum().alias("cost"),
+        pl.col("need").max(),
+    )
+    big = 1e9
+    # bounds of whole counts are whole numbers, so this is the integer width for them; for
+    # weighted survey sums it is the width in weighted respondents
+    width = pl.col("t_hi").clip(upper_bound=big) - pl.col("t_lo").clip(lower_bound=-big)
+    return summary.with_columns(width.alias("width")).with_columns(
+        ((pl.col("found") == pl.col("n")) & (pl.col("width") >= pl.col("need"))).alias("feasible")
+    )
+
+
+def _best(
+    evaluated: pl.DataFrame,
+    move: list[str],
+    keep: int | None,
+    within: Sequence[str] = ("tid",),
+    keep_per: int | None = None,
+) -> pl.DataFrame:
+    """The best moves of each target (or of each `within` group): feasible first, then
+    cheapest, then widest, then by the move's ids (which follow the cells' sorted keys)."""
+    ranked = evaluated.sort(
+        [*within, "feasible", "cost", "width", *move],
+        descending=[*[False] * len(within), True, False, True, *[False] * len(move)],
+    )
+    limit = keep_per if keep_per is not None else keep
+    if limit is None:
+        return ranked
+    return ranked.group_by(list(within), maintain_order=True).head(limit)
+
+
+def _protect(
+    targets: pl.DataFrame,
+    table: _Table,
+    moves: _Moves,
+    suppressed: npt.NDArray[np.bool_],
+    row_cost: npt.NDArray[np.float64],
+    keep: int | None,
+) -> pl.DataFrame:
+    """Give each target the cheapest wide-enough cube among its best moves, withhold its
+    cells, and return the targets no cube could protect."""
+    cells = _cell_costs(table, suppressed, row_cost)
+    keys = table.keys.select("kid", "fam", "t", "gc", "b")
+    base = targets.select("tid", "cls", "fam", "t", "gc", "b", "date")
+
+    # geography: each candidate leaf move, at the target's period and breakdown
+    pairs = moves.geography_candidates(base, keys, cells, keep)
+    located_pairs = pairs.join(base, on="tid")
+    support = moves.geography_support(located_pairs)
+    geo = located_pairs.join(support.rename({"gc": "g2"}), on=["date", "x", "y"]).select(
+        "tid", "x", "y", "cls", "fam", "t", pl.col("g2").alias("gc"), "b", "sign"
+    )
+    geo_best = _best(_evaluate(geo, keys, cells, ["tid", "x", "y"]), ["x", "y"], keep)
+
+    bd_moves = moves.breakdown_candidates(base, keys, cells)
+    bd = bd_moves.join(base, on="tid").select(
+        "tid", "bm", "cls", "fam", "t", "gc", pl.col("b2").alias("b"), "sign"
+    )
+    bd_best = _best(_evaluate(bd, keys, cells, ["tid", "bm"]), ["bm"], keep)
+
+    period = base.join(moves.period(), on=["cls", "t"]).select(
+        "tid", "tm", "cls", "fam", pl.col("t2").alias("t"), "gc", "b", "sign"
+    )
+    period_best = _best(_evaluate(period, keys, cells, ["tid", "tm"]), ["tm"], keep)
+
+    cube_key = ["tid", "x", "y", "bm", "tm"]
+    combos = (
+        geo_best.select("tid", "x", "y")
+        .join(bd_best.select("tid", "bm"), on="tid")
+        .join(period_best.select("tid", "tm"), on="tid")
+        .join(base.select("tid", "cls", "fam", "t"), on="tid")
+    )
+    spread = combos.join(moves.period().rename({"sign": "st"}), on=["cls", "t", "tm"]).join(
+        moves.t_dates.rename({"t": "t2", "date": "date2"}), on="t2"
+    )
+    geo_at = moves.geography_support(
+        spread.select(pl.col("date2").alias("date"), "x", "y")
+    ).rename({"date": "date2", "sign": "sg", "gc": "g2"})
+    cubes = (
+        spread.join(geo_at, on=["date2", "x", "y"])
+        .join(bd_moves.rename({"sign": "sb"}), on=["tid", "bm"])
+        .select(
+            *cube_key,
+            "cls",
+            "fam",
+            pl.col("t2").alias("t"),
+            pl.col("g2").alias("gc"),
+            pl.col("b2").alias("b"),
+            (pl.col("st") * pl.col("sg") * pl.col("sb")).alias("sign"),
+        )
+    )
+    chosen = (
+        _best(_evaluate(cubes, keys, cells, cube_key), cube_key[1:], None)
+        .filter(pl.col("feasible"))
+        .group_by("tid", maintain_order=True)
+        .first()
+        .select(cube_key)
+    )
+    withheld = (
+        cubes.join(chosen, on=cube_key, how="semi")
+        .join(keys, on=["fam", "t", "gc", "b"])
+        .select("kid", "cls")
+        .unique()
+        .join(table.cells.select("kid", "cls", "rows"), on=["kid", "cls"])
+        .explode("rows")
+    )
+    suppressed[withheld["rows"].to_numpy()] = True
+    return targets.join(chosen, on="tid", how="anti")
+
+
+def _withhold_parents(
+    targets: pl.DataFrame, table: _Table, moves: _Moves, suppressed: npt.NDArray[np.bool_]
+) -> None:
+    """Last resort for counts no cube protects (where nearly every cell around them is zero
+    or small): withhold, in the target's class and period, the cells of every geography
+    holding it, in every breakdown."""
+    holding = (
+        targets.select("cls", "fam", "t", "gc", "date")
+        .join(moves.ancestors.rename({"gc": "inner"}), left_on=["date", "gc"],
+              right_on=["date", "inner"])
+        .join(moves.ancestors.rename({"gc": "outer"}), on=["date", "leaf"])
+        .select("cls", "fam", "t", pl.col("outer").alias("gc"))
+        .unique()
+    )
+    rows = (
+        holding.join(table.keys.select("kid", "fam", "t", "gc"), on=["fam", "t", "gc"])
+        .join(table.cells.select("kid", "cls", "rows"), on=["kid", "cls"])
+        .explode("rows")
+    )
+    suppressed[rows["rows"].to_numpy()] = True
