@@ -405,12 +405,14 @@ def legend_marker(kind: str) -> str:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar with its 95% limits; a null value is a suppressed or missing bar."""
+    """One bar with its 95% limits; a bar with a null value prints `missing` in its place
+    (`withheld` where disclosure control withheld it)."""
 
     label: str
     value: float | None
     lower: float | None
     upper: float | None
+    missing: str = "not shown"
 
 
 def bar_chart(
@@ -446,8 +448,8 @@ def bar_chart(
         centre = left + slot * (i + 0.5)
         body.append(_text(centre, height - bottom + 12, bar.label, 8, "middle"))
         if bar.value is None:
-            body.append(_text(centre, y(0) - 4, "*", 11, "middle", "bold"))
-            described.append(f"{bar.label}: not shown")
+            body.append(_text(centre, y(0) - 4, bar.missing, 8, "middle"))
+            described.append(f"{bar.label}: {bar.missing}")
             continue
         bar_top = y(max(bar.value, 0.0))
         bar_bottom = y(min(bar.value, 0.0))

@@ -4,10 +4,15 @@
 which `metric_values` rows are withheld and why: small counts (primary) and the cells that
 protect them from being worked out (secondary, metrics_cli/secondary.py). The disclosed
 marts read that decision; `protect_inequality_gaps` and `protect_spc` carry it to the marts
-derived from `metric_values`. docs/disclosure-control.md explains the rules and choices.
+derived from `metric_values` (the dbt models `disclosed_inequality_gaps` and
+`disclosed_metric_spc`). Nothing outside the build calls these: reports, publication and
+returns read the disclosed marts. docs/disclosure-control.md explains the rules and choices.
 
 Withheld figures are null; `is_suppressed` says a row was withheld and `suppression_rule`
-why (`small_count`, `small_base` or `secondary`).
+why (`small_count`, `small_base` or `secondary`). The rule stays inside the warehouse:
+which cells are small is itself disclosive (a small year whose six months are each "fewer
+than 8" must be 6 or 7), so published files and reports say only that a figure is withheld,
+and explain both possible reasons together (`withheld_reasons`).
 """
 
 from __future__ import annotations
@@ -337,6 +342,19 @@ def protect_spc(spc: pl.DataFrame, protected_values: pl.DataFrame) -> pl.DataFra
     return result.select(*spc.columns, "is_suppressed", "suppressed_columns")
 
 
+def withheld_reasons(threshold: int) -> tuple[str, str]:
+    """The two reasons a figure may be withheld, as clauses for a board or a reader of the
+    published files ("... either that <first>, or that <second>"): a small count (fewer than
+    the threshold plus one; fewer than 10 patients or respondents behind a mean or survey
+    result) or the protection of a small count elsewhere. Which of the two withheld a given
+    figure is never published or printed."""
+    return (
+        f"one of the counts behind it is fewer than {threshold + 1} people or events (for an "
+        f"average or a survey result, fewer than {MIN_BASE} patients or respondents)",
+        "it is withheld so that a small number elsewhere cannot be worked out by subtraction",
+    )
+
+
 def settings_from_build_vars(vars_json: str | None) -> tuple[int, int]:
     """The threshold and rounding a warehouse was built with: the vars recorded in
     raw.build_info, else the defaults (the same as dbt_project.yml's, which a test holds
@@ -357,27 +375,3 @@ def settings_from_build_vars(vars_json: str | None) -> tuple[int, int]:
         except (TypeError, ValueError) as error:
             raise DataError(f"var {name} must be a whole number, not {raw!r}") from error
     return values[0], values[1]
-
-
-def apply_disclosure(
-    metric_values: pl.DataFrame,
-    catalogue: pl.DataFrame,
-    geographies: pl.DataFrame,
-    threshold: int = DEFAULT_THRESHOLD,
-    rounding: int | None = DEFAULT_ROUNDING,
-) -> pl.DataFrame:
-    """`metric_values` with the decision applied for test fixtures: withheld figures null,
-    counts rounded (values are recomputed from rounded counts only in the dbt mart)."""
-    if rounding is not None and rounding < 1:
-        raise ValueError("disclosure rounding must be a positive whole number")
-    decided = disclosure_decisions(metric_values, catalogue, geographies, threshold)
-    frame = metric_values.join(decided, on=list(CELL_KEY), how="left")
-    hidden = pl.col("is_suppressed")
-    updates = [
-        pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c)
-        for c in HIDDEN_COLUMNS
-        if c in metric_values.columns
-    ]
-    return frame.with_columns(updates).select(
-        *metric_values.columns, "is_suppressed", "suppression_rule"
-    )

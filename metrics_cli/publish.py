@@ -3,14 +3,16 @@
 Writes CSV and Parquet of the disclosed marts (disclosed_metric_values,
 disclosed_inequality_gaps, disclosed_metric_spc, published as metric_values,
 inequality_gaps and metric_spc) and maturity_levels in a tidy layout (metric title and
-unit beside each id, geography names, suppression flags and reasons), the metric
+unit beside each id, geography names, suppression flags), the metric
 catalogue, a data dictionary (CSV and Markdown) generated from the catalogue and the
 column docs dbt persists into the warehouse, a manifest (inputs with checksums, code
 version, vars, run time, cells withheld per geography level) and a summary of what changed
 since the last publication. Everything is written to a new directory that replaces the old
 one only when complete, so a failed publish leaves the previous publication as it was.
 Disclosure control is decided in the build; publish reads its result and never applies a
-protection itself. docs/publication.md describes the files.
+protection itself. Which rule withheld a row is not published: a withheld figure is only
+marked withheld, and the data dictionary gives both possible reasons (knowing which cells
+are small would help to work them out). docs/publication.md describes the files.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from metrics_cli.disclosure import (
     HIDDEN_COLUMNS,
     MIN_BASE,
     settings_from_build_vars,
+    withheld_reasons,
 )
 from metrics_cli.errors import DataError, UsageError
 from metrics_cli.marts import (
@@ -92,19 +95,19 @@ PUBLISHED_METRIC_VALUES = (
     "comparison_to_parent",
     "not_calculated_reason",
     "is_suppressed",
-    "withheld_reason",
 )
+"""The published metric_values columns. The build's `suppression_rule` is not among them:
+which cells are small is itself disclosive (a small year whose six months were each marked
+"fewer than 8" would be 6 or 7), so a withheld row says only that it is withheld."""
 
-WITHHELD_REASONS = ("small_count", "small_base", "secondary")
 
-
-def withheld_reason_description(threshold: int) -> str:
-    """The data dictionary's words for `withheld_reason`."""
+def withheld_description(threshold: int) -> str:
+    """The data dictionary's words on why a row may be withheld: both reasons, never which."""
+    small, protecting = withheld_reasons(threshold)
     return (
-        "Why the row's figures are withheld: `small_count`, fewer than "
-        f"{threshold + 1} people or events; `small_base`, fewer than {MIN_BASE} patients "
-        "or respondents (a mean or a survey result); `secondary`, withheld so that a small "
-        "number elsewhere cannot be worked out. Empty where nothing is withheld."
+        f"A row is withheld for one of two reasons, not said row by row: {small}; or "
+        f"{protecting}. Which of the two applies is not published, because knowing which "
+        "figures are small would help to work them out."
     )
 
 
@@ -497,10 +500,9 @@ def published_metric_values(
     protected: pl.DataFrame, catalogue: pl.DataFrame, names: pl.DataFrame
 ) -> pl.DataFrame:
     """Disclosure-controlled metric_values in the published layout, sorted by cell; the
-    build's `suppression_rule` is published as `withheld_reason`."""
+    build's `suppression_rule` is left behind (see PUBLISHED_METRIC_VALUES)."""
     labelled = (
-        protected.rename({"suppression_rule": "withheld_reason"})
-        .join(catalogue.select("metric_id", "title", "unit"), on="metric_id", how="left")
+        protected.join(catalogue.select("metric_id", "title", "unit"), on="metric_id", how="left")
         .join(names, on=["geography_type", "geography_code"], how="left")
     )
     return labelled.select(PUBLISHED_METRIC_VALUES).sort(list(CELL_KEY))
@@ -749,8 +751,10 @@ def data_dictionary(
             )
             if column in ADDED_COLUMNS and not description:
                 description = ADDED_COLUMNS[column]
-            if column == "withheld_reason":
-                description = withheld_reason_description(threshold)
+            if table == "metric_values" and column == "is_suppressed":
+                description = " ".join(
+                    part for part in (description, withheld_description(threshold)) if part
+                )
             if column == "geography_name" and ("geographies", column) in comments:
                 description = comments[("geographies", column)]
             note = _publication_note(table, column, rounding)
@@ -821,10 +825,12 @@ def dictionary_markdown(
         f"{MIN_BASE} respondents are withheld; for means the sum of per-patient values is "
         "not published. Further cells are withheld where a withheld one could otherwise be "
         "worked out by subtraction from totals (quintiles from `all`, practices from their "
-        "PCN, and so on); `withheld_reason` in `metric_values` says which rule withheld a "
-        "row. The SPC charts and inequality gaps are computed from the published values, "
-        "and what they would reveal of a withheld cell is withheld too. The unrounded "
-        "figures stay inside the warehouse.",
+        "PCN, months from their year, and so on). The SPC charts and inequality gaps are "
+        "computed from the published values, and what they would reveal of a withheld cell "
+        "is withheld too. The unrounded figures stay inside the warehouse.",
+        "",
+        "A withheld figure is only marked as withheld (`*` in the CSV files, null with "
+        "`is_suppressed` true in the Parquet files). " + withheld_description(threshold),
     ]
     for (file_name,), rows in dictionary.group_by(["file"], maintain_order=True):
         lines += ["", f"## `{file_name}`", "", "| column | type | description |", "|---|---|---|"]

@@ -2,7 +2,8 @@
 
 One report per neighbourhood, at-scale provider, place or ICB. `--all` renders every one in
 parallel across processes; a report that fails is listed at the end and does not stop the
-others. Disclosure control is applied once, before any report is built.
+others. Reports read the disclosed marts, in which the build has already applied disclosure
+control; nothing here decides what to withhold.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from metrics_cli.files import atomic_path
 from metrics_cli.report_data import (
     CHANGE_LABELS,
     COMPARISON_LABELS,
+    WITHHELD,
     BenchmarkView,
     MaturityView,
     QuintileView,
@@ -136,7 +138,9 @@ def _quintile_svg(view: QuintileView) -> Markup:
     bars = []
     for label, figure in view.quintiles:
         short = "Q" + label.split()[1]
-        if figure is None or figure.value is None:
+        if figure is not None and figure.is_suppressed:
+            bars.append(charts.Bar(short, None, None, None, WITHHELD))
+        elif figure is None or figure.value is None:
             bars.append(charts.Bar(short, None, None, None))
         else:
             bars.append(charts.Bar(short, figure.value, figure.lower_95, figure.upper_95))
@@ -241,6 +245,7 @@ def template_environment() -> jinja2.Environment:
         assurance_svg=lambda kind, size=26: Markup(charts.assurance_icon(kind, size)),
         legend_svg=lambda kind: Markup(charts.legend_marker(kind)),
         chart_limit=2,
+        withheld=WITHHELD,
     )
     return environment
 

@@ -1,10 +1,12 @@
 """What a board report shows, read read-only from the warehouse marts into plain dataclasses.
 
-Nothing here recomputes a statistic. Values, limits, comparisons with the parent, SPC
-signals, inequality gaps and maturity levels all come from the marts; this module picks the
-rows a report needs from the disclosure-controlled values (the `disclosed_metric_values`
-mart), formats numbers for print and writes key messages, each traceable to the mart rows
-behind it.
+Nothing here recomputes a statistic or decides what to withhold. Values, limits,
+comparisons with the parent, SPC signals and inequality gaps come from the disclosed marts
+(`disclosed_metric_values`, `disclosed_metric_spc`, `disclosed_inequality_gaps`), in which
+the build has already withheld what disclosure control withholds; maturity levels come
+from their marts. This module picks the rows a report needs, formats numbers for print and
+writes key messages, each traceable to the mart rows behind it. A withheld figure is shown
+as withheld, never with the rule that withheld it (see `withheld_reasons`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ import duckdb
 import polars as pl
 
 from metrics_cli.charts import SpcPoint, format_number
+from metrics_cli.disclosure import (
+    DEFAULT_ROUNDING,
+    DEFAULT_THRESHOLD,
+    settings_from_build_vars,
+    withheld_reasons,
+)
 from metrics_cli.errors import DataError, UsageError
 from metrics_cli.marts import (
     INEQUALITY_COLUMNS,
@@ -93,9 +101,11 @@ SPC_CHART_LIMIT = 4
 BENCHMARK_LIMIT = 3
 
 DISCLOSED_COLUMNS = (*METRIC_VALUES_COLUMNS, "is_suppressed")
+SUPPRESSION_COLUMNS = ("is_suppressed", "suppressed_columns")
+WITHHELD = "withheld"
+"""How a figure withheld by disclosure control is printed, whatever withheld it."""
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "metric_values": METRIC_VALUES_COLUMNS,
     "disclosed_metric_values": DISCLOSED_COLUMNS,
     "metric_catalogue": ("metric_id", "title", "unit", "polarity", "family", "source_datasets"),
     "int_practice_geographies": (
@@ -112,8 +122,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "parent_type",
         "parent_code",
     ),
-    "metric_spc": SPC_COLUMNS,
-    "inequality_gaps": INEQUALITY_COLUMNS,
+    "disclosed_metric_spc": (*SPC_COLUMNS, *SUPPRESSION_COLUMNS),
+    "disclosed_inequality_gaps": (*INEQUALITY_COLUMNS, *SUPPRESSION_COLUMNS),
     "maturity_levels": MATURITY_LEVELS_COLUMNS,
     "maturity_criteria_results": MATURITY_CRITERIA_RESULTS_COLUMNS,
     "data_quality": (
@@ -127,9 +137,11 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "maturity_domains": ("domain_id",),
     "maturity_criteria": ("criterion_id",),
+    "build_info": ("key", "value"),
 }
+"""The tables reports read. Never `metric_values`, `metric_spc` or `inequality_gaps`: they
+hold exact figures; the disclosed marts are what may be shown."""
 REQUIRED_TABLES = (
-    "metric_values",
     "disclosed_metric_values",
     "metric_catalogue",
     "int_practice_geographies",
@@ -179,9 +191,10 @@ def unit_phrase(unit: str) -> str:
 
 
 def format_count(count: float | None, suppressed: bool) -> str:
-    """A count cell: `*` when disclosure control withheld it, a dash when there is none."""
+    """A count cell: `withheld` when disclosure control withheld it, a dash when there is
+    none."""
     if suppressed:
-        return "*"
+        return WITHHELD
     if count is None:
         return "–"
     return f"{round(count):,}"
@@ -274,14 +287,16 @@ class Figure:
 
 @dataclass(frozen=True)
 class SpcView:
-    """An SPC chart of one metric at the report's geography, or why it is withheld."""
+    """An SPC chart of one metric at the report's geography; `is_withheld` when a month of
+    the series is withheld, so that the chart is not drawn (its mean and limits are
+    withheld with it)."""
 
     metric: Metric
     points: tuple[SpcPoint, ...]
     variation_icon: str | None
     assurance_icon: str | None
     target: float | None
-    withheld_reason: str | None
+    is_withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -304,6 +319,10 @@ class CohortRow:
     cohort: str
     label: str
     figures: tuple[Figure | None, ...]
+
+    @property
+    def has_withheld(self) -> bool:
+        return any(f is not None and f.is_suppressed for f in self.figures)
 
 
 @dataclass(frozen=True)
@@ -336,6 +355,19 @@ class Section:
     def is_empty(self) -> bool:
         return not (self.summaries or self.absent or self.unavailable)
 
+    @property
+    def has_withheld(self) -> bool:
+        """Whether a figure of the headline table is withheld (it then gets the key)."""
+        return any(
+            f is not None and f.is_suppressed
+            for s in self.summaries
+            for f in (s.current, s.year_before, s.parent, s.icb)
+        )
+
+    @property
+    def cohorts_withheld(self) -> bool:
+        return any(row.has_withheld for row in self.cohorts)
+
 
 @dataclass(frozen=True)
 class GapRow:
@@ -359,6 +391,11 @@ class GapRow:
     rii_upper_95: float | None
     not_calculated_reason: str | None
     is_suppressed: bool
+    suppressed_columns: tuple[str, ...] = ()
+
+    def withheld(self, column: str) -> bool:
+        """Whether disclosure control withheld this column of the row."""
+        return column in self.suppressed_columns
 
 
 @dataclass(frozen=True)
@@ -370,6 +407,11 @@ class QuintileView:
     quintiles: tuple[tuple[str, Figure | None], ...]
     overall: Figure | None
     gap: GapRow | None
+
+    @property
+    def has_withheld(self) -> bool:
+        figures = [f for _, f in self.quintiles] + [self.overall]
+        return any(f is not None and f.is_suppressed for f in figures)
 
 
 @dataclass(frozen=True)
@@ -522,10 +564,21 @@ class ReportData:
     has_data_quality: bool
     not_produced: tuple[Metric, ...]
     suppressed_cells: int
+    disclosure_threshold: int = DEFAULT_THRESHOLD
+    disclosure_rounding: int = DEFAULT_ROUNDING
 
     @property
     def scope(self) -> Geography:
         return self.context.scope
+
+    @property
+    def withheld_reasons(self) -> tuple[str, str]:
+        """The two reasons a figure may be withheld, in words (never which one applies)."""
+        return withheld_reasons(self.disclosure_threshold)
+
+    @property
+    def gaps_withheld(self) -> bool:
+        return any(gap.is_suppressed for _, gap in self.gaps)
 
     @property
     def title(self) -> str:
@@ -615,7 +668,7 @@ def resolve_period(
     con: duckdb.DuckDBPyConnection, tables: Mapping[str, str], label: str | None
 ) -> ReportPeriod:
     """The period asked for by label, else the latest month loaded."""
-    metric_values = tables["metric_values"]
+    metric_values = tables["disclosed_metric_values"]
     if label is not None:
         row = query_one(
             con, f"select max(period_end) from {metric_values} where period_label = ?", [label]
@@ -951,38 +1004,36 @@ def load_spc(
     geo: Geography,
     as_at: date,
     catalogue: Mapping[str, Metric],
-    protected_values: pl.DataFrame,
 ) -> dict[str, SpcView]:
-    """SPC charts of the geography's monthly series, up to the report period end.
+    """SPC charts of the geography's monthly series, up to the report period end, from the
+    `disclosed_metric_spc` mart.
 
-    Disclosure control (`protect_spc`) hides a suppressed month and, with it, the series'
-    mean and limits; such a chart is withheld whole, with the reason.
+    The build hides a withheld month's point and, with it, the series' mean and limits; such
+    a series is not charted (`is_withheld`), and its icons are not shown.
     """
-    from metrics_cli.disclosure import protect_spc
-
-    if "metric_spc" not in tables:
+    if "disclosed_metric_spc" not in tables:
         return {}
     frame = query_frame(
         con,
-        f"select * from {tables['metric_spc']} where geography_type = ? and geography_code = ? "
+        f"select * from {tables['disclosed_metric_spc']} "
+        "where geography_type = ? and geography_code = ? "
         "and breakdown_type = 'all' and period_start <= ? order by metric_id, period_start",
         [geo.type, geo.code, as_at],
     )
     if frame.is_empty():
         return {}
-    frame = protect_spc(frame, protected_values).sort("metric_id", "period_start")
     views: dict[str, SpcView] = {}
     for (metric_id,), rows in frame.group_by(["metric_id"], maintain_order=True):
         metric = catalogue.get(str(metric_id))
         if metric is None:
             continue
-        if rows["is_suppressed"].any():
-            views[metric.metric_id] = SpcView(
-                metric, (), None, None, None, "withheld: a month in the series has small numbers"
-            )
-            continue
         records = list(rows.iter_rows(named=True))
         last = records[-1]
+        if rows["is_suppressed"].any():
+            views[metric.metric_id] = SpcView(
+                metric, (), None, None, _maybe_float(last["target"]), is_withheld=True
+            )
+            continue
         points = tuple(
             SpcPoint(
                 period_start=r["period_start"],
@@ -1006,7 +1057,6 @@ def load_spc(
             variation_icon=last["variation_icon"] if is_last else None,
             assurance_icon=last["assurance_icon"] if is_last else None,
             target=_maybe_float(last["target"]),
-            withheld_reason=None,
         )
     return views
 
@@ -1105,14 +1155,13 @@ def build_inequalities(
     catalogue: Mapping[str, Metric],
     index: FigureIndex,
     scope: Geography,
-    protected_values: pl.DataFrame,
 ) -> tuple[tuple[QuintileView, ...], tuple[tuple[Metric, GapRow], ...]]:
     """Values by IMD quintile for each metric that has them, with the inequality_gaps row.
 
     Each metric shows its latest non-monthly period with quintile rows (SII is only made
     for non-monthly grains), else its latest month.
     """
-    gaps = _load_gaps(con, tables, scope, protected_values)
+    gaps = _load_gaps(con, tables, scope)
     views: list[QuintileView] = []
     for metric in catalogue.values():
         rows = [
@@ -1168,22 +1217,17 @@ def _load_gaps(
     con: duckdb.DuckDBPyConnection,
     tables: Mapping[str, str],
     scope: Geography,
-    protected_values: pl.DataFrame,
 ) -> dict[tuple[str, str, str], GapRow]:
-    """The scope's inequality_gaps rows, with what suppressed cells would reveal hidden."""
-    from metrics_cli.disclosure import protect_inequality_gaps
-
-    if "inequality_gaps" not in tables:
+    """The scope's rows of the `disclosed_inequality_gaps` mart (the build has hidden what a
+    withheld quintile would reveal)."""
+    if "disclosed_inequality_gaps" not in tables:
         return {}
     frame = query_frame(
         con,
-        f"select * from {tables['inequality_gaps']} "
+        f"select * from {tables['disclosed_inequality_gaps']} "
         "where geography_type = ? and geography_code = ?",
         [scope.type, scope.code],
     )
-    if frame.is_empty():
-        return {}
-    frame = protect_inequality_gaps(frame, protected_values)
     gaps: dict[tuple[str, str, str], GapRow] = {}
     text_fields = ("metric_id", "period_grain", "period_label", "not_calculated_reason")
     for row in frame.iter_rows(named=True):
@@ -1191,6 +1235,8 @@ def _load_gaps(
         for name in GapRow.__dataclass_fields__:
             if name == "is_suppressed":
                 values[name] = bool(row["is_suppressed"])
+            elif name == "suppressed_columns":
+                values[name] = tuple(filter(None, str(row[name] or "").split("|")))
             elif name in text_fields:
                 values[name] = row[name]
             else:
@@ -1541,7 +1587,7 @@ def build_key_messages(
         for s in chosen:
             assert s.year_before is not None
             reference = refs.add(
-                "metric_values",
+                "disclosed_metric_values",
                 s.metric.metric_id,
                 f"{s.current.period_label} and {s.year_before.period_label}",
                 scope,
@@ -1574,7 +1620,7 @@ def build_key_messages(
         direction, side = s.spc.variation_icon.split("_")
         last = s.spc.points[-1]
         month = last.period_start.strftime("%Y-%m")
-        reference = refs.add("metric_spc", s.metric.metric_id, month, scope)
+        reference = refs.add("disclosed_metric_spc", s.metric.metric_id, month, scope)
         word = "improvement" if direction == "improvement" else "concern"
         text = (
             f"{sentence_case(s.metric.title)} shows special-cause {word}: the latest month "
@@ -1596,7 +1642,9 @@ def build_key_messages(
         ]
         for s in worse[:2]:
             assert s.parent is not None
-            reference = refs.add("metric_values", s.metric.metric_id, s.current.period_label, scope)
+            reference = refs.add(
+                "disclosed_metric_values", s.metric.metric_id, s.current.period_label, scope
+            )
             text = (
                 f"{sentence_case(s.metric.title)} is worse than the {parent.type_label} "
                 f"({parent.name}): {_figure_text(s.metric, s.current)} against "
@@ -1611,7 +1659,11 @@ def build_key_messages(
         assert q1 is not None and q5 is not None and gap.sii is not None
         assert gap.sii_lower_95 is not None and gap.sii_upper_95 is not None
         reference = refs.add(
-            "inequality_gaps", view.metric.metric_id, view.period_label, scope, "imd_quintile"
+            "disclosed_inequality_gaps",
+            view.metric.metric_id,
+            view.period_label,
+            scope,
+            "imd_quintile",
         )
         unit = view.metric.unit
         text = (
@@ -1751,6 +1803,17 @@ def _rows_shown(disclosed: pl.LazyFrame, context: GeographyContext, as_at: date)
     ).collect()
 
 
+def disclosure_settings(
+    con: duckdb.DuckDBPyConnection, tables: Mapping[str, str]
+) -> tuple[int, int]:
+    """The threshold and rounding the warehouse was built with (raw.build_info's vars, read
+    as publish reads them), else the defaults; only for the report's words on withholding."""
+    if "build_info" not in tables:
+        return settings_from_build_vars(None)
+    row = query_one(con, f"select value from {tables['build_info']} where key = 'vars'")
+    return settings_from_build_vars(None if row is None else row[0])
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection,
     tables: Mapping[str, str],
@@ -1771,11 +1834,10 @@ def build_report(
         period.end,
     )
     produced = set(disclosed.select("metric_id").unique().collect()["metric_id"].to_list())
-    spc = load_spc(con, tables, context.scope, period.end, catalogue, scope_rows)
+    spc = load_spc(con, tables, context.scope, period.end, catalogue)
     sections = build_sections(catalogue, index, context, spc, produced)
-    inequalities, gaps = build_inequalities(
-        con, tables, catalogue, index, context.scope, scope_rows
-    )
+    inequalities, gaps = build_inequalities(con, tables, catalogue, index, context.scope)
+    threshold, rounding = disclosure_settings(con, tables)
     maturity = build_maturity(con, tables, context, period.end)
     benchmarks = build_benchmarks(catalogue, index, context)
     dq_rows, dq_total = build_data_quality(con, tables, context.practices)
@@ -1796,4 +1858,6 @@ def build_report(
         suppressed_cells=int(
             scope_rows.filter(pl.col("period_end") <= period.end)["is_suppressed"].sum()
         ),
+        disclosure_threshold=threshold,
+        disclosure_rounding=rounding,
     )

@@ -1,14 +1,20 @@
 """A small, realistic warehouse of marts for report tests: one ICB, 2 places, 3 neighbourhoods.
 
 `build_report_warehouse(path)` writes a DuckDB file holding the marts the reports read
-(metric_values, metric_spc, inequality_gaps, maturity_levels, maturity_criteria_results,
-data_quality), the seeds (metric_catalogue, maturity_domains, maturity_criteria) and the
-hierarchy tables (int_practice_geographies, int_geography_parents), with the spec's columns.
+(disclosed_metric_values, disclosed_metric_spc, disclosed_inequality_gaps, maturity_levels,
+maturity_criteria_results, data_quality), the exact marts beside them as a build leaves them
+(metric_values, metric_spc, inequality_gaps: reports must never read these), the seeds
+(metric_catalogue, spc_targets, maturity_domains, maturity_criteria), the hierarchy tables
+(int_practice_geographies, int_geography_parents, int_quintile_populations) and
+raw.build_info, with the spec's columns.
 
 Six practices report 24 months (July 2023 to June 2025). Values are made from practice-level
 counts summed up the hierarchy, with Wilson, Byar and t limits, so parents and children agree.
 metric_spc and inequality_gaps come from the project's own `spc_frame` and
-`inequality_frame`. Deliberate features for the tests:
+`inequality_frame`. The disclosed marts are made as the build makes them: the withheld rows
+are the build's own decision (`disclosure_decisions`, default threshold) with their figures
+null and the shown counts rounded; then the real `disclosed_metric_spc` and
+`disclosed_inequality_gaps` dbt models run over them. Deliberate features for the tests:
 
 - neighbourhood NB3 has few patients in IMD quintile 1, so its quintile-1 ACSC admissions
   (5) are a small count, and only 7 of its eligible patients are frail: neither may ever be
@@ -22,6 +28,7 @@ metric_spc and inequality_gaps come from the project's own `spc_frame` and
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,7 +38,16 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from metrics_cli.disclosure import apply_disclosure
+from metrics_cli.disclosure import (
+    CELL_KEY,
+    DEFAULT_ROUNDING,
+    HIDDEN_COLUMNS,
+    KIND_COUNT_COLUMNS,
+    MetricKind,
+    disclosure_decisions,
+    metric_kinds,
+    round_to_base,
+)
 from metrics_cli.marts import (
     MATURITY_CRITERIA_RESULTS_COLUMNS,
     MATURITY_LEVELS_COLUMNS,
@@ -42,6 +58,7 @@ from metrics_cli.spc import spc_frame
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE_CSV = REPO / "seeds" / "metric_catalogue.csv"
+MARTS_DIR = REPO / "models" / "marts"
 Z95 = 1.959964
 Z998 = 3.090232
 FIRST_MONTH = date(2023, 7, 1)
@@ -640,8 +657,6 @@ def _compare(frame: pl.DataFrame, catalogue: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.Series("comparison_to_parent", results))
 
 
-
-
 def metric_values(catalogue: pl.DataFrame, seed: int = 7) -> pl.DataFrame:
     """The metric_values mart of the fixture ICB."""
     rng = np.random.default_rng(seed)
@@ -927,6 +942,84 @@ def catalogue() -> pl.DataFrame:
     return pl.read_csv(CATALOGUE_CSV)
 
 
+# ---------------------------------------------------------------- the disclosed marts
+
+
+def disclosed_metric_values(
+    values: pl.DataFrame, seed_catalogue: pl.DataFrame, geographies: pl.DataFrame
+) -> pl.DataFrame:
+    """disclosed_metric_values as the build writes it with the default vars, but for the
+    values: the rows `disclosure_decisions` withholds have every hidden figure null; counts of
+    people or events are rounded half up to 5 and a mean's sum is not shown; `is_suppressed`
+    and `suppression_rule` (which stays in the warehouse) are added. Values and limits are
+    left as made (the dbt mart computes them again from the rounded counts)."""
+    decided = disclosure_decisions(values, seed_catalogue, geographies)
+    hidden = pl.col("is_suppressed")
+    kind = pl.col("_kind")
+    rounded = [
+        pl.when(
+            kind.is_in([str(k) for k, counted in KIND_COUNT_COLUMNS.items() if column in counted])
+        )
+        .then(round_to_base(column, DEFAULT_ROUNDING))
+        .otherwise(pl.col(column))
+        .alias(column)
+        for column in ("numerator", "denominator", "unweighted_count")
+    ]
+    return (
+        values.join(decided, on=list(CELL_KEY), how="left")
+        .join(metric_kinds(seed_catalogue).rename({"kind": "_kind"}), on="metric_id", how="left")
+        .with_columns(rounded)
+        .with_columns(
+            pl.when(kind == str(MetricKind.MEAN))
+            .then(None)
+            .otherwise(pl.col("numerator"))
+            .alias("numerator")
+        )
+        .with_columns(
+            pl.when(hidden).then(None).otherwise(pl.col(column)).alias(column)
+            for column in HIDDEN_COLUMNS
+        )
+        .select(*values.columns, "is_suppressed", "suppression_rule")
+    )
+
+
+class _ModelConfig:
+    """`dbt.config` of a dbt Python model: callable, with `meta_get`."""
+
+    def __init__(self, meta: dict[str, object]) -> None:
+        self.meta = meta
+
+    def __call__(self, **config: object) -> None:
+        return None
+
+    def meta_get(self, key: str) -> object:
+        return self.meta[key]
+
+
+class _Dbt:
+    """Just enough of dbt's Python-model interface to run the project's disclosed models
+    over the fixture's tables."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, meta: dict[str, object]) -> None:
+        self.con = con
+        self.config = _ModelConfig(meta)
+
+    def ref(self, name: str) -> duckdb.DuckDBPyRelation:
+        return self.con.table(name)
+
+
+def run_model(con: duckdb.DuckDBPyConnection, name: str, meta: dict[str, object]) -> None:
+    """Run the dbt Python model models/marts/<name>.py over `con` and store its table."""
+    spec = importlib.util.spec_from_file_location(name, MARTS_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.model(_Dbt(con, meta), None)
+    con.register("incoming", result)
+    con.execute(f"create table {name} as select * from incoming")
+    con.unregister("incoming")
+
+
 def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
     """Write the fixture warehouse to `path` (a new DuckDB file) and return the path."""
     names = names or Names()
@@ -948,11 +1041,12 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
     domains, criteria, levels, results = maturity(names)
     tables = {
         "metric_catalogue": seed_catalogue,
+        "spc_targets": targets,
         "metric_values": values,
-        # as the disclosed_metric_values model does at build time, with the default vars
-        "disclosed_metric_values": apply_disclosure(values, seed_catalogue, geographies),
+        "disclosed_metric_values": disclosed_metric_values(values, seed_catalogue, geographies),
         "metric_spc": spc,
         "inequality_gaps": gaps,
+        "int_quintile_populations": quintile_populations(),
         "int_practice_geographies": geographies,
         "int_geography_parents": parents,
         "maturity_domains": domains,
@@ -967,6 +1061,20 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
             con.register("incoming", frame.to_arrow())
             con.execute(f"create table {name} as select * from incoming")
             con.unregister("incoming")
+        # the build's vars as `nbhd build` records them (none given: the defaults)
+        con.execute("create schema raw")
+        con.execute("create table raw.build_info (key varchar, value varchar)")
+        con.execute("insert into raw.build_info values ('vars', '{}')")
+        run_model(con, "disclosed_metric_spc", {"spc_screen_outliers": "true"})
+        run_model(
+            con,
+            "disclosed_inequality_gaps",
+            {
+                "sii_repetitions": 1000,
+                "sii_seed": 20220526,
+                "disclosure_rounding": DEFAULT_ROUNDING,
+            },
+        )
     finally:
         con.close()
     return path

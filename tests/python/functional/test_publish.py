@@ -499,7 +499,7 @@ def test_csv_column_layout(published: Path) -> None:
         "period_end", "geography_type", "geography_code", "geography_name", "breakdown_type",
         "breakdown_value", "value", "lower_95", "upper_95", "lower_998", "upper_998",
         "numerator", "denominator", "unweighted_count", "method", "comparison_to_parent",
-        "not_calculated_reason", "is_suppressed", "withheld_reason",
+        "not_calculated_reason", "is_suppressed",
     ]
 
 
@@ -510,9 +510,6 @@ def test_means_surveys_and_money(published: Path) -> None:
                            ("pcn", "N1")]}
     assert [coc[c]["is_suppressed"] for c in ("A1", "A2", "A3", "N1")] == [
         "true", "false", "true", "false",
-    ]
-    assert [coc[c]["withheld_reason"] for c in ("A1", "A2", "A3", "N1")] == [
-        "small_base", None, "secondary", None,
     ]
     # the sum of per-patient indices is not published (metrics.md): it would give the
     # exact patient count back as sum / mean
@@ -532,7 +529,7 @@ def test_means_surveys_and_money(published: Path) -> None:
 
 def test_published_values_are_the_disclosed_marts(warehouse: Path, published: Path) -> None:
     """metric_values.parquet is disclosed_metric_values as the build wrote it (labelled and
-    sorted), with suppression_rule as withheld_reason; nothing of the exact metric_values."""
+    sorted), without the rule that withheld a row; nothing of the exact metric_values."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         source = con.sql("select * from disclosed_metric_values").pl()
     result = pl.read_parquet(published / "metric_values.parquet")
@@ -541,7 +538,7 @@ def test_published_values_are_the_disclosed_marts(warehouse: Path, published: Pa
     assert joined.height == source.height
     for column in ("value", "lower_95", "upper_998", "numerator", "denominator", "method"):
         assert joined[column].equals(joined[f"{column}_mart"], check_names=False), column
-    assert joined["withheld_reason"].equals(joined["suppression_rule"], check_names=False)
+    assert "suppression_rule" not in result.columns and "withheld_reason" not in result.columns
     hidden = joined.filter(pl.col("is_suppressed"))
     assert hidden.select("value", "numerator", "lower_95").null_count().row(0) == (8, 8, 8)
 
@@ -555,8 +552,7 @@ def test_publish_never_applies_a_protection(
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("publish applied disclosure control itself")
 
-    for name in ("apply_disclosure", "protect_spc", "protect_inequality_gaps",
-                 "disclosure_decisions"):
+    for name in ("protect_spc", "protect_inequality_gaps", "disclosure_decisions"):
         if hasattr(disclosure, name):
             monkeypatch.setattr(disclosure, name, forbidden)
     import metrics_cli.publish as publish_module
@@ -636,10 +632,14 @@ def test_data_dictionary_from_catalogue_and_column_docs(published: Path) -> None
         "rounded to the nearest 5; FTE and money are not; empty for means (the sum of "
         "per-patient values is not published); `*` where withheld."
     )
-    reason = described[("metric_values.csv / .parquet", "withheld_reason")]["description"]
-    assert "`small_count`, fewer than 8 people or events" in reason
-    assert "`small_base`, fewer than 10 patients or respondents" in reason
-    assert "withheld so that a small number elsewhere cannot be worked out" in reason
+    assert ("metric_values.csv / .parquet", "withheld_reason") not in described
+    withheld = described[("metric_values.csv / .parquet", "is_suppressed")]["description"]
+    assert "fewer than 8 people or events" in withheld
+    assert "fewer than 10 patients or respondents" in withheld
+    assert "withheld so that a small number elsewhere cannot be worked out by subtraction" in (
+        withheld
+    )
+    assert "not said row by row" in withheld
     assert described[("metric_values.csv / .parquet", "title")]["description"] == (
         "Short title of the metric."
     )
@@ -727,6 +727,30 @@ def test_vars_given_to_the_build_set_the_threshold(tmp_path: Path) -> None:
     assert (manifest["disclosure"]["threshold"], manifest["disclosure"]["rounding"]) == (12, 5)
     assert outcome.threshold == 12
     assert "counts 1-12 suppressed" in outcome.summary()
+    dictionary = (tmp_path / "out" / "data_dictionary.md").read_text(encoding="utf-8")
+    assert "fewer than 13 people or events" in dictionary
+
+
+def test_no_file_says_why_a_cell_is_withheld(published: Path) -> None:
+    """Which rule withheld a cell stays in the warehouse: knowing that a cell is small would
+    help to pin its count (six small months of a small year leave it 6 or 7). Withheld rows
+    are only marked withheld; the dictionary gives both reasons for every one of them."""
+    rules = ("small_count", "small_base", "secondary")
+    for path in published.iterdir():
+        if path.suffix == ".parquet":
+            columns = set(pl.read_parquet_schema(path))
+            assert not {"suppression_rule", "withheld_reason"} & columns, path.name
+            continue
+        text = path.read_text(encoding="utf-8")
+        for rule in rules:
+            assert f"`{rule}`" not in text and f",{rule}," not in text, (path.name, rule)
+    withheld = pl.read_csv(published / "metric_values.csv", infer_schema=False).filter(
+        pl.col("is_suppressed") == "true"
+    )
+    assert withheld.height == 8
+    assert withheld.select("value", "numerator", "lower_95").unique().rows() == [
+        ("*", "*", "*")
+    ]
 
 
 # ---------------------------------------------------------------- changes and atomicity

@@ -184,7 +184,10 @@ def test_small_counts_never_reach_the_page(warehouse: Path, nb3_text: str, html_
         assert cells
         assert not set(cells) & SMALL, path.name
     nb3 = (html_out / "neighbourhood_NB3.html").read_text(encoding="utf-8")
-    assert '<td class="num count">*</td>' in nb3
+    # a withheld row is one cell across its value and counts
+    assert '<td class="withheld-row" colspan="3"><span class="withheld">withheld</span></td>' in (
+        nb3
+    )
 
 
 def test_frail_cohort_of_seven_is_withheld(warehouse: Path, html_out: Path) -> None:
@@ -197,7 +200,37 @@ def test_frail_cohort_of_seven_is_withheld(warehouse: Path, html_out: Path) -> N
     nb3 = (html_out / "neighbourhood_NB3.html").read_text(encoding="utf-8")
     frail_row = re.search(r"<tr><td>Moderate or severe frailty</td>(.*?)</tr>", nb3, re.S)
     assert frail_row is not None
-    assert "* (small numbers)" in frail_row.group(1)
+    assert frail_row.group(1).count('<span class="withheld">withheld</span>') == 2
+    assert "small" not in frail_row.group(1) and "*" not in frail_row.group(1)
+
+
+def test_withheld_figures_never_say_which_rule_withheld_them(html_out: Path) -> None:
+    """A withheld cell is only marked withheld; the key under each table with one, the cover
+    and the methods give both reasons with the build's threshold, never a cell's own reason
+    (knowing which cells are small would help to pin their counts)."""
+    key = (
+        "means either that one of the counts behind it is fewer than 8 people or events (for "
+        "an average or a survey result, fewer than 10 patients or respondents), or that it "
+        "is withheld so that a small number elsewhere cannot be worked out by subtraction."
+    )
+    for path in html_out.glob("*.html"):
+        html = " ".join(path.read_text(encoding="utf-8").split())
+        body = html.split("<body>")[1]
+        for word in ("small_count", "small_base", "secondary", "(small numbers)", "1 to 7"):
+            assert word not in body, (path.name, word)
+        assert not re.search(r">\s*\*", body), path.name  # no `*` in place of a figure
+        assert f"A figure shown as <em>withheld</em> {key}" in body, path.name  # the cover
+        # every withheld figure has the key before the next heading
+        for found in re.finditer(r"class=\"withheld\">withheld<|>withheld</text>", body):
+            rest = body[found.end() :]
+            heading = re.search(r"<h[234]", rest)
+            key_at = rest.find('<p class="key">')
+            assert key_at >= 0 and (heading is None or key_at < heading.start()), path.name
+            assert rest[key_at:].startswith(
+                f'<p class="key"><span class="withheld">Withheld</span> {key}</p>'
+            )
+    nb3 = " ".join((html_out / "neighbourhood_NB3.html").read_text(encoding="utf-8").split())
+    assert "Slope index withheld: it would let a withheld quintile be worked out." in nb3
 
 
 def test_pages_are_not_blank_and_the_report_is_short(nb3_pdf: Path) -> None:

@@ -3,6 +3,7 @@ traced to the mart rows behind them, and the choice of rows from the fixture war
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: re
 
 from report_fixture import build_report_warehouse
 
+from metrics_cli import disclosure, render, report_data
+from metrics_cli.render import render_html
 from metrics_cli.report_data import (
     Figure,
     Metric,
@@ -60,7 +63,7 @@ def test_format_interval_and_counts() -> None:
     assert format_interval(41.234, 45.987, "%") == "41.2 to 46.0"
     assert format_interval(None, 3.0, "%") == "–"
     assert format_count(2815.0, False) == "2,815"
-    assert format_count(None, True) == "*"
+    assert format_count(None, True) == "withheld"
     assert format_count(None, False) == "–"
 
 
@@ -284,4 +287,98 @@ def test_suppressed_cells_are_counted_and_withheld(warehouse: Path) -> None:
     assert label == "Quintile 1 (most deprived)"
     assert first is not None and first.status == "suppressed"
     assert first.numerator is None and first.denominator is None
+    assert acsc.has_withheld
     assert acsc.gap is not None and acsc.gap.quintile_1_value is None
+    assert acsc.gap.withheld("quintile_1_value") and acsc.gap.withheld("sii")
+    assert not acsc.gap.withheld("quintile_5_value")
+    assert report.withheld_reasons == (
+        "one of the counts behind it is fewer than 8 people or events (for an average or a "
+        "survey result, fewer than 10 patients or respondents)",
+        "it is withheld so that a small number elsewhere cannot be worked out by subtraction",
+    )
+
+
+def copy_of(warehouse: Path, tmp_path: Path, *statements: str) -> Path:
+    """A copy of the fixture warehouse with `statements` run on it."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        for statement in statements:
+            con.execute(statement)
+    return copy
+
+
+def test_reports_read_only_the_disclosed_marts(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No protection is applied while a report is built, and the marts with exact figures
+    are never read: without them every report is the same."""
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a report applied disclosure control itself")
+
+    for name in ("protect_spc", "protect_inequality_gaps", "disclosure_decisions"):
+        monkeypatch.setattr(disclosure, name, forbidden)
+    for module in (report_data, render):
+        assert not any(name.startswith("protect_") for name in vars(module)), module
+    exact_dropped = copy_of(
+        warehouse,
+        tmp_path,
+        "drop table metric_values",
+        "drop table metric_spc",
+        "drop table inequality_gaps",
+    )
+    for scope in (("neighbourhood", "NB3"), ("icb", "QXX")):
+        assert report_for(exact_dropped, scope) == report_for(warehouse, scope)
+    nb1 = report_for(exact_dropped, ("neighbourhood", "NB1"))
+    assert any(v.variation_icon for s in nb1.sections for v in s.spc_views)
+
+
+def test_a_series_with_a_withheld_month_is_not_charted(warehouse: Path, tmp_path: Path) -> None:
+    """The mart hides a withheld month with its series' mean and limits: the chart is not
+    drawn and says so, keeping its target; the month's own figure is withheld."""
+    withheld = copy_of(
+        warehouse,
+        tmp_path,
+        "update disclosed_metric_values set is_suppressed = true, numerator = null, "
+        "denominator = null, unweighted_count = null, value = null, lower_95 = null, "
+        "upper_95 = null, comparison_to_parent = null where metric_id = 'same_day_share' "
+        "and geography_code = 'NB1' and breakdown_type = 'all' and period_label = '2025-06'",
+        "update disclosed_metric_spc set is_suppressed = true, mean = null, "
+        "lower_process_limit = null, upper_process_limit = null, assurance_icon = null "
+        "where metric_id = 'same_day_share' and geography_code = 'NB1'",
+        "update disclosed_metric_spc set value = null, point_type = null, "
+        "variation_icon = null where metric_id = 'same_day_share' and geography_code = 'NB1' "
+        "and period_start = date '2025-06-01'",
+    )
+    report = report_for(withheld, ("neighbourhood", "NB1"))
+    access = next(s for s in report.sections if s.family == "access")
+    same_day = next(s for s in access.summaries if s.metric.metric_id == "same_day_share")
+    assert same_day.current.status == "suppressed" and access.has_withheld
+    assert same_day.spc is not None and same_day.spc.is_withheld
+    assert same_day.spc.points == () and same_day.spc.target == 45.0
+    assert same_day.spc in access.charted_spc
+    html = " ".join(render_html(report).split())
+    assert (
+        "Chart not drawn: a month of this series is withheld, and the chart's mean and limits "
+        "would let it be worked out." in html
+    )
+
+
+def test_the_key_uses_the_threshold_the_warehouse_was_built_with(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    rebuilt = copy_of(
+        warehouse,
+        tmp_path,
+        "update raw.build_info set value = '{\"disclosure_threshold\": 9, "
+        "\"disclosure_rounding\": 10}' where key = 'vars'",
+    )
+    report = report_for(rebuilt, ("neighbourhood", "NB3"))
+    assert (report.disclosure_threshold, report.disclosure_rounding) == (9, 10)
+    assert report.withheld_reasons[0].startswith(
+        "one of the counts behind it is fewer than 10 people or events"
+    )
+    html = " ".join(render_html(report).split())
+    assert "fewer than 10 people or events" in html and "fewer than 8 people" not in html
+    assert "rounded to the nearest 10" in html

@@ -211,8 +211,8 @@ def test_assurance_icons(kind: str, letter: str) -> None:
     assert root.get("aria-label") == charts.ASSURANCE_LABELS[kind]
 
 
-def test_bar_chart_whiskers_and_suppressed_bars() -> None:
-    """Bars 40 (30 to 50) and a suppressed bar, reference 45, in 340 x 170.
+def test_bar_chart_whiskers_and_withheld_bars() -> None:
+    """Bars 40 (30 to 50) and a withheld bar, reference 45, in 340 x 170.
 
     Ticks nice_ticks(0, 50, 4): a raw step of 12.5 rounds up to 20, so 0..60. y(0) =
     170 - 30 = 140 and y(60) = 12, 128 units for 60: y(40) = 140 - 85.33 = 54.67, y(30) = 76,
@@ -220,7 +220,7 @@ def test_bar_chart_whiskers_and_suppressed_bars() -> None:
     """
     svg = bar_chart(
         "Rate by quintile",
-        [Bar("Q1", 40, 30, 50), Bar("Q5", None, None, None)],
+        [Bar("Q1", 40, 30, 50), Bar("Q5", None, None, None, "withheld")],
         decimals=1,
         suffix="%",
         reference=45.0,
@@ -231,10 +231,12 @@ def test_bar_chart_whiskers_and_suppressed_bars() -> None:
     bars = root.findall(f"{SVG}rect")
     assert len(bars) == 1 and bars[0].get("y") == "54.67" and bars[0].get("height") == "85.33"
     texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert "*" in texts
+    assert "withheld" in texts and "*" not in texts
     assert text_of(root, "desc") == (
-        "Rate by quintile. Q1: 40.0% (95% CI 30.0 to 50.0); Q5: not shown; All patients: 45.0%."
+        "Rate by quintile. Q1: 40.0% (95% CI 30.0 to 50.0); Q5: withheld; All patients: 45.0%."
     )
+    missing = parse(bar_chart("Rate", [Bar("Q1", 40, 30, 50), Bar("Q5", None, None, None)]))
+    assert "not shown" in [t.text for t in missing.iter(f"{SVG}text")]
 
 
 def test_compare_to_reference() -> None:
