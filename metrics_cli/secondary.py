@@ -36,7 +36,7 @@ docs/disclosure-control.md states the model and its limits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -88,6 +88,8 @@ HEADLINE_COST = 1e3
 """Extra factor on the cost of a headline (`all` breakdown) cell."""
 CANDIDATES = 2
 """Moves kept per dimension before cubes are formed, in the first two rounds."""
+WIDER = 5
+"""Moves kept per dimension in the third round, for the counts the first two left."""
 REACH = 3
 """How many geographies out from a cell the other end of a geography move may be sought:
 the practices of its PCN, then of its neighbourhood, then of its place."""
@@ -104,6 +106,8 @@ PARTITIONS = ("imd_quintile", "sex", "age_band")
 AGE_75_PLUS = ("cohort", "age_75_plus")
 
 NO_MOVE = -1
+SINGLE_MOVES = 1 << 40
+"""Breakdown moves of single categories are numbered from here, after the pair moves."""
 
 
 @dataclass
@@ -115,6 +119,10 @@ class _Table:
     keys: pl.DataFrame
     """kid, fam, t, gc, b, date: the cell's family, period node, geography code, breakdown
     node and organisation mapping date (ids are dense ranks of sorted values)."""
+    base: pl.DataFrame | None = None
+    """What `_cell_costs` reads of the cells, kept between rounds."""
+    cell_of_row: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    row_of_cell: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def families(metrics: Sequence[str]) -> dict[str, str]:
@@ -174,19 +182,20 @@ def secondary_suppression(
     practice_gc = moves.practice_codes
     upper = targets.filter(~pl.col("gc").is_in(practice_gc))
     lower = targets.filter(pl.col("gc").is_in(practice_gc))
-    pending = []
-    for batch, keep in ((upper, CANDIDATES), (lower, CANDIDATES)):
-        if batch.is_empty():
-            continue
-        unprotected = _protect(batch, table, moves, suppressed, row_cost, keep)
-        pending.append(unprotected)
-    left = pl.concat(pending) if pending else targets.clear()
+    # Top down, few candidates, no cube reaching above the target's own level; then what
+    # is left with more candidates; then with every candidate, at any level.
+    left = targets.clear()
+    for batch in (upper, lower):
+        if not batch.is_empty():
+            unprotected = _protect(batch, table, moves, suppressed, row_cost, CANDIDATES, False)
+            left = pl.concat([left, unprotected])
+    for keep, escalate in ((WIDER, False), (WIDER, True), (None, True)):
+        if not left.is_empty():
+            left = _protect(left, table, moves, suppressed, row_cost, keep, escalate)
     if not left.is_empty():
-        still = _protect(left, table, moves, suppressed, row_cost, None)
-        if not still.is_empty():
-            # No cube of withheld cells can hide these counts: withhold every cell of their
-            # relations' totals, the last resort (never seen on the synthetic ICBs).
-            _withhold_parents(still, table, moves, suppressed)
+        # No cube of withheld cells can hide these counts: withhold every cell of their
+        # relations' totals, the last resort (not needed on the synthetic ICBs).
+        _withhold_parents(left, table, moves, suppressed)
     return suppressed & ~primary
 
 
@@ -367,7 +376,8 @@ class _Moves:
         ).select("leaf", pl.col("gc").alias("leaf_gc"))
         self.node_size = self.ancestors.group_by("date", "gc").agg(pl.len().alias("size"))
         self._outside = self._outside_leaves()
-        self.all_nodes = keys.filter(pl.col("breakdown_type") == "all")["b"].unique()
+        all_nodes = keys.filter(pl.col("breakdown_type") == "all")["b"].unique().to_list()
+        self.all_node = all_nodes[0] if all_nodes else NO_MOVE
         self._bd, self._singles = self._breakdown_moves()
         self._period = self._period_moves()
 
@@ -393,14 +403,18 @@ class _Moves:
                 pl.col("outer_size").rank("dense").over("date", "gc").cast(pl.Int64).sub(1)
                 .alias("reach")
             )
-            .filter(pl.col("reach") < REACH)
             .select("date", "gc", "outer", "reach")
         )
+        self._far = containers.filter(pl.col("reach") >= REACH)
+        return self._leaves_outside(containers.filter(pl.col("reach") < REACH))
+
+    def _leaves_outside(self, containers: pl.DataFrame) -> pl.DataFrame:
+        """(date, gc, y, reach): the leaves of `containers` outside gc, at their nearest reach."""
         return (
             containers.join(
                 self.ancestors.rename({"gc": "outer", "leaf": "y"}), on=["date", "outer"]
             )
-            .join(members.rename({"leaf": "y"}), on=["date", "gc", "y"], how="anti")
+            .join(self.ancestors.rename({"leaf": "y"}), on=["date", "gc", "y"], how="anti")
             .group_by("date", "gc", "y")
             .agg(pl.col("reach").min())
         )
@@ -429,8 +443,28 @@ class _Moves:
         xs = inside.sort(["tid", "count", "x"], descending=[False, True, False])
         if keep is not None:
             xs = xs.group_by("tid", maintain_order=True).head(keep)
-        outside = located(base.join(self._outside, on=["date", "gc"]), "y")
-        ys = outside.sort(["tid", "reach", "cost", "y"])
+        # a y with too little room for the widest x cannot make a wide enough move: the
+        # cheapest of those with room come first
+        room = xs.group_by("tid").agg(pl.col("count").max().alias("x_room"))
+
+        def candidates(outside: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+            return (
+                located(targets.join(outside, on=["date", "gc"]), "y")
+                .join(room, on="tid")
+                .with_columns(
+                    (pl.col("count") + pl.col("x_room") < pl.col("need")).alias("short")
+                )
+            )
+
+        outside = candidates(self._outside, base)
+        # only where no leaf within reach has room: the leaves further out
+        stuck = base.join(outside.filter(~pl.col("short")), on="tid", how="anti")
+        if not stuck.is_empty():
+            far = self._leaves_outside(
+                self._far.join(stuck.select("date", "gc").unique(), on=["date", "gc"])
+            )
+            outside = pl.concat([outside, candidates(far, stuck)], how="diagonal_relaxed")
+        ys = outside.sort(["tid", "reach", "short", "cost", "y"])
         if keep is not None:
             ys = ys.group_by("tid", "reach", maintain_order=True).head(keep)
         xs, ys = xs.select("tid", "x"), ys.select("tid", "y")
@@ -496,8 +530,22 @@ class _Moves:
         categories; at `all`, one category of each partition (a single leaf), the best two
         of each tried in every combination."""
         inside = base.join(self._bd, on=["cls", "b"]).select("tid", "bm", "b2", "sign")
-        at_all = base.filter(pl.col("b").is_in(self.all_nodes.implode())).join(
-            self._singles, on="cls"
+        # one category per partition, moving `all` with it: for a cell inside a breakdown,
+        # one of the categories it holds in its own partition (where no pair of categories
+        # can move, e.g. `rest` when Core20 is empty, a single category still can)
+        holds = self._singles.filter(pl.col("sign") > 0).select(
+            "cls", "part", "v", pl.col("b2").alias("b")
+        )
+        own = base.join(holds, on=["cls", "b"]).select("tid", "part", "v")
+        eligible = base.filter(
+            (pl.col("b") == self.all_node) | pl.col("tid").is_in(own["tid"].implode())
+        )
+        singles = eligible.join(self._singles, on="cls")
+        at_all = pl.concat(
+            [
+                singles.join(own.select("tid", "part").unique(), on=["tid", "part"], how="anti"),
+                singles.join(own, on=["tid", "part", "v"], how="semi"),
+            ]
         )
         if at_all.is_empty():
             return inside
@@ -517,14 +565,17 @@ class _Moves:
         ).select("tid", "part", "v")
         parts = sorted(options["part"].unique().to_list())
         combos = base.filter(pl.col("tid").is_in(at_all["tid"].unique().implode())).select(
-            "tid", "b"
+            "tid", pl.lit(self.all_node, dtype=pl.Int64).alias("b")
         )
         for part in parts:
             chosen = options.filter(pl.col("part") == part).select(
                 "tid", pl.col("v").alias(f"v{part}")
             )
             combos = combos.join(chosen, on="tid", how="left")
-        combos = combos.with_row_index("bm").with_columns(pl.col("bm").cast(pl.Int64))
+        # numbered after every pair move of a cell inside a breakdown
+        combos = combos.with_row_index("bm").with_columns(
+            pl.col("bm").cast(pl.Int64) + SINGLE_MOVES
+        )
         touched = [combos.select("tid", "bm", pl.col("b").alias("b2"), pl.lit(1).alias("sign"))]
         for part in parts:
             touched.append(
@@ -637,10 +688,9 @@ def _class_period_moves(periods: pl.DataFrame) -> list[tuple[int, int, int, int]
             continue
         if is_month:
             partners = [m for m, _ in months if m != t and cover[m] == cover[t]]
-            tm = 0
-            for partner in partners:
+            for tm, partner in enumerate(partners):
                 moves.extend([(t, tm, t, 1), (t, tm, partner, -1)])
-                tm += 1
+            tm = len(partners)
             inside = [t]
         else:
             inside = [m for m, m_start in months if start <= m_start <= end]
@@ -657,19 +707,24 @@ def _class_period_moves(periods: pl.DataFrame) -> list[tuple[int, int, int, int]
 def _cell_costs(
     table: _Table, suppressed: npt.NDArray[np.bool_], row_cost: npt.NDArray[np.float64]
 ) -> pl.DataFrame:
-    """kid, cls, count, lo, hi, cost: the cost of withholding each cell now (0 when every
-    row that shows it is already withheld)."""
-    rows = table.cells.select("kid", "cls", "rows").explode("rows")
-    index = rows["rows"].to_numpy()
-    open_cost = np.where(suppressed[index], 0.0, row_cost[index])
-    costs = (
-        rows.select("kid", "cls")
-        .with_columns(pl.Series("cost", open_cost))
-        .group_by("kid", "cls")
-        .agg(pl.col("cost").sum())
-    )
-    return table.cells.select("kid", "cls", pl.col("x").alias("count"), "lo", "hi", "need").join(
-        costs, on=["kid", "cls"]
+    """kid, cls, count, lo, hi, need, cost, level: the cost of withholding each cell now (0
+    when every row that shows it is already withheld) and its geography level's cost."""
+    if table.base is None:
+        rows = table.cells.select("rows").with_row_index("cell").explode("rows")
+        table.cell_of_row = rows["cell"].to_numpy()
+        table.row_of_cell = rows["rows"].to_numpy()
+        levels = table.keys.select("kid", _level_cost("geography_type").alias("level"))
+        table.base = table.cells.select(
+            "kid", "cls", pl.col("x").alias("count"), "lo", "hi", "need"
+        ).join(levels, on="kid", how="left", maintain_order="left")
+    open_cost = np.where(suppressed[table.row_of_cell], 0.0, row_cost[table.row_of_cell])
+    cost = np.bincount(table.cell_of_row, weights=open_cost, minlength=table.cells.height)
+    return table.base.with_columns(pl.Series("cost", cost))
+
+
+def _level_cost(column: str) -> pl.Expr:
+    return pl.col(column).replace_strict(
+        LEVEL_COST, default=max(LEVEL_COST.values()), return_dtype=pl.Float64
     )
 
 
@@ -679,8 +734,10 @@ def _evaluate(
     """Per group (a candidate move or cube of one target): whether every cell it touches is
     published as a cell of the target's class, the range of changes t it allows, its width
     and its cost. `touched` holds the group columns, cls, fam, t, gc, b and sign."""
-    located = touched.join(keys, on=["fam", "t", "gc", "b"], how="left").join(
-        cells, on=["kid", "cls"], how="left"
+    on = ["fam", "t", "gc", "b"]
+    near = keys.join(touched.select(on).unique(), on=on, how="semi")
+    located = touched.join(near, on=on, how="left").join(
+        cells.join(near.select("kid"), on="kid", how="semi"), on=["kid", "cls"], how="left"
     )
     rising = pl.col("sign") > 0
     count, lo, hi = pl.col("count"), pl.col("lo"), pl.col("hi")
@@ -693,6 +750,7 @@ def _evaluate(
         upper.min().alias("t_hi"),
         pl.col("cost").sum().alias("cost"),
         pl.col("need").max(),
+        pl.col("level").filter(pl.col("cost") > 0).max().alias("top"),
     )
     big = 1e9
     # bounds of whole counts are whole numbers, so this is the integer width for them; for
@@ -729,9 +787,11 @@ def _protect(
     suppressed: npt.NDArray[np.bool_],
     row_cost: npt.NDArray[np.float64],
     keep: int | None,
+    escalate: bool,
 ) -> pl.DataFrame:
     """Give each target the cheapest wide-enough cube among its best moves, withhold its
-    cells, and return the targets no cube could protect."""
+    cells, and return the targets no cube could protect. Unless `escalate`, a cube that
+    would withhold a cell above the target's own geography level does not count."""
     cells = _cell_costs(table, suppressed, row_cost)
     keys = table.keys.select("kid", "fam", "t", "gc", "b")
     base = targets.select("tid", "cls", "fam", "t", "gc", "b", "date")
@@ -782,8 +842,16 @@ def _protect(
             (pl.col("st") * pl.col("sg") * pl.col("sb")).alias("sign"),
         )
     )
+    evaluated = _evaluate(cubes, keys, cells, cube_key)
+    if not escalate:
+        own_level = base.select("tid", "gc").join(
+            table.keys.select("gc", "geography_type").unique(), on="gc"
+        ).select("tid", _level_cost("geography_type").alias("own_level"))
+        evaluated = evaluated.join(own_level, on="tid").filter(
+            pl.col("top").fill_null(0.0) <= pl.col("own_level")
+        )
     chosen = (
-        _best(_evaluate(cubes, keys, cells, cube_key), cube_key[1:], None)
+        _best(evaluated, cube_key[1:], None)
         .filter(pl.col("feasible"))
         .group_by("tid", maintain_order=True)
         .first()
