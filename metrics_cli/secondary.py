@@ -750,7 +750,7 @@ def _evaluate(
         upper.min().alias("t_hi"),
         pl.col("cost").sum().alias("cost"),
         pl.col("need").max(),
-        pl.col("level").filter(pl.col("cost") > 0).max().alias("top"),
+        pl.when(pl.col("cost") > 0).then(pl.col("level")).max().alias("top"),
     )
     big = 1e9
     # bounds of whole counts are whole numbers, so this is the integer width for them; for
