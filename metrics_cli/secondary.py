@@ -456,9 +456,15 @@ class _Moves:
                 )
             )
 
-        outside = candidates(self._outside, base)
-        # only where no leaf within reach has room: the leaves further out
+        # with few candidates, the nearest leaves first; further out only where none of
+        # them has room
+        nearest = self._outside.filter(pl.col("reach") == 0)
+        outside = candidates(nearest if keep == CANDIDATES else self._outside, base)
         stuck = base.join(outside.filter(~pl.col("short")), on="tid", how="anti")
+        if keep == CANDIDATES and not stuck.is_empty():
+            further = candidates(self._outside.filter(pl.col("reach") > 0), stuck)
+            outside = pl.concat([outside, further])
+            stuck = stuck.join(further.filter(~pl.col("short")), on="tid", how="anti")
         if not stuck.is_empty():
             far = self._leaves_outside(
                 self._far.join(stuck.select("date", "gc").unique(), on=["date", "gc"])
