@@ -7,7 +7,8 @@
         is_multimorbid, is_frail.
         breakdowns: list of `all`, `imd_quintile`, `core20`, `age_band`, `sex`, `cohort`.
         Patients whose LSOA has no quintile fall in neither a quintile nor Core20/rest;
-        a null sex or age band falls only in `all`. Measures are summed. -#}
+        a null sex or age band falls only in `all`. Measures are summed with exact_sum, as
+        they may be non-whole (indices, weights, mean populations). -#}
     {%- set cohorts = [
         ('age_75_plus', 'is_age_75_plus'),
         ('multimorbid', 'is_multimorbid'),
@@ -39,7 +40,7 @@
         {% endfor -%}
         {{ breakdown_type }} as breakdown_type,
         {{ breakdown_value }} as breakdown_value,
-        {% for measure in measures %}sum({{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
+        {% for measure in measures %}{{ exact_sum(measure) }} as {{ measure }}{{ ',' if not loop.last }}
         {% endfor %}
     from {{ relation }}
     where {{ condition }}

@@ -63,15 +63,18 @@
     {%- set people = stats_double(population) -%}
     {%- set weight = stats_double(standard_population) -%}
     {%- set total_events = 'sum(' ~ observed ~ ')' -%}
+    {#- the strata's rates are non-whole: summed with exact_sum, the same in every build -#}
     {%- set weighted_rate -%}
-        sum(case when {{ people }} > 0 then {{ observed }} * {{ weight }} / {{ people }} else 0 end)
+        {{ exact_sum(
+            'case when ' ~ people ~ ' > 0 then ' ~ observed ~ ' * ' ~ weight ~ ' / ' ~ people
+            ~ ' else 0 end'
+        ) }}
     {%- endset -%}
     {%- set weighted_variance -%}
-        sum(case
-            when {{ people }} > 0
-                then {{ observed }} * ({{ weight }} / {{ people }}) * ({{ weight }} / {{ people }})
-            else 0
-        end)
+        {{ exact_sum(
+            'case when ' ~ people ~ ' > 0 then ' ~ observed ~ ' * (' ~ weight ~ ' / ' ~ people
+            ~ ') * (' ~ weight ~ ' / ' ~ people ~ ') else 0 end'
+        ) }}
     {%- endset -%}
     {%- set is_calculable -%}
         {{ total_events }} >= 10

@@ -54,7 +54,7 @@ standardised as (
         breakdown_type,
         breakdown_value,
         sum(events) as numerator,
-        sum(population) as denominator,
+        {{ exact_sum('population') }} as denominator,
         sum(unweighted_count) as unweighted_count,
         {{ dsr_scores('events', 'population', 'standard_population', 'multiplier') }}
     from dsr_strata

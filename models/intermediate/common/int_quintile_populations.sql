@@ -1,5 +1,6 @@
 -- Registered patients living in each IMD quintile's LSOAs, per period and geography: the
--- population weights of the slope index of inequality.
+-- population weights of the slope index of inequality. A period's patients are a mean of
+-- monthly counts, so they are summed with exact_sum (the same in every build).
 
 with population as (
 
@@ -21,7 +22,7 @@ select
     geographies.geography_type,
     geographies.geography_code,
     population.imd_quintile,
-    sum(population.patients) as patients
+    {{ exact_sum('population.patients') }} as patients
 from population
 inner join geographies
     on population.practice_code = geographies.practice_code

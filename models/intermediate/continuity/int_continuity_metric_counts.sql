@@ -1,7 +1,8 @@
 -- The continuity family per practice in the common long shape (docs/architecture.md).
 -- Index metrics (UPC, COC, SECON, MMCI): numerator = sum of the per-patient index,
 -- denominator = unweighted_count = eligible patients, sum_sq = sum of squared indices, so
--- metric_values can form the mean and its t-distribution limits at any geography.
+-- metric_values can form the mean and its t-distribution limits at any geography. The
+-- indices are summed with exact_sum, so the sums do not depend on the order of the rows.
 -- SLICC and own patient ratio: numerator and denominator are encounters (Wilson).
 
 {%- set index_metrics = ['upc', 'coc', 'secon', 'mmci'] %}
@@ -51,8 +52,9 @@ index_window_profiles as (
         {% endfor -%}
         count(*) as patients,
         {% for index in index_metrics -%}
-        sum(patient_indices.{{ index }}) as {{ index }}_sum,
-        sum(patient_indices.{{ index }} * patient_indices.{{ index }}) as {{ index }}_sum_sq{{ ',' if not loop.last }}
+        {{ exact_sum('patient_indices.' ~ index) }} as {{ index }}_sum,
+        {{ exact_sum('patient_indices.' ~ index ~ ' * patient_indices.' ~ index) }}
+            as {{ index }}_sum_sq{{ ',' if not loop.last }}
         {% endfor %}
     from patient_indices
     left join attributes on patient_indices.patient_id = attributes.patient_id

@@ -2,7 +2,9 @@
 -- financial year, in the common long shape. The fair share of a practice is its ICB's total
 -- payments shared by weighted patients (var funding_need_weight) and by patients living in
 -- Core20 LSOAs (var funding_core20_weight; where an ICB has no Core20 patients that share
--- also follows weighted patients); the gap is actual payments minus fair share.
+-- also follows weighted patients); the gap is actual payments minus fair share. Money,
+-- weighted patients and their means are summed with exact_sum / exact_mean, so they do
+-- not depend on the order of the rows.
 
 with periods as (
 
@@ -15,7 +17,7 @@ payments as (
     select
         {{ financial_year_start_from_label('financial_year') }} as period_start,
         practice_code,
-        sum(amount_gbp) as payments
+        {{ exact_sum('amount_gbp') }} as payments
     from {{ ref('stg_practice_payments') }}
     group by all
 
@@ -29,8 +31,8 @@ weighted as (
         periods.period_end,
         periods.period_label,
         monthly.practice_code,
-        avg(monthly.weighted_patients) as weighted_patients,
-        avg(monthly.core20_patients) as core20_patients
+        {{ exact_mean('monthly.weighted_patients') }} as weighted_patients,
+        {{ exact_mean('monthly.core20_patients') }} as core20_patients
     from {{ ref('int_weighted_patients_monthly') }} as monthly
     inner join periods on monthly.month between periods.period_start and periods.period_end
     group by all
@@ -62,12 +64,12 @@ fair_shares as (
 
     select
         practice_years.*,
-        sum(payments) over icb_year * (
+        {{ exact_sum('payments', 'icb_year') }} * (
             {{ var('funding_need_weight') }} * weighted_patients
-                / nullif(sum(weighted_patients) over icb_year, 0)
+                / nullif({{ exact_sum('weighted_patients', 'icb_year') }}, 0)
             + {{ var('funding_core20_weight') }} * coalesce(
-                core20_patients / nullif(sum(core20_patients) over icb_year, 0),
-                weighted_patients / nullif(sum(weighted_patients) over icb_year, 0)
+                core20_patients / nullif({{ exact_sum('core20_patients', 'icb_year') }}, 0),
+                weighted_patients / nullif({{ exact_sum('weighted_patients', 'icb_year') }}, 0)
             )
         ) as fair_share
     from practice_years

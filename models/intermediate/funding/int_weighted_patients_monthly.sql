@@ -23,7 +23,8 @@ derived as (
         sum(population.patients) as registered_patients,
         sum(case when population.imd_quintile = 1 then population.patients else 0 end)
             as core20_patients,
-        sum(population.patients * need_weights.need_weight) as derived_weighted_patients
+        {{ exact_sum('population.patients * need_weights.need_weight') }}
+            as derived_weighted_patients
     from population
     inner join need_weights
         on population.sex = need_weights.sex

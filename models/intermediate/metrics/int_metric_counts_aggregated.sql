@@ -2,7 +2,9 @@
 -- end: practice, pcn, neighbourhood, place, icb, provider and all. Numerators and
 -- denominators are summed, never rates averaged; per-patient means and weighted survey
 -- results carry their sufficient statistics (sums and sums of squares) so the statistic
--- at each geography equals the one recomputed from row-level data.
+-- at each geography equals the one recomputed from row-level data. Numerators,
+-- denominators and sums of squares can be non-whole, so they are summed with exact_sum
+-- (the same in every build); unweighted counts are whole and add exactly as doubles.
 
 {% set families = [
     'int_access_metric_counts',
@@ -42,10 +44,10 @@ select
     practice_counts.breakdown_type,
     practice_counts.breakdown_value,
     practice_counts.stratum,
-    sum(practice_counts.numerator) as numerator,
-    sum(practice_counts.denominator) as denominator,
+    {{ exact_sum('practice_counts.numerator') }} as numerator,
+    {{ exact_sum('practice_counts.denominator') }} as denominator,
     sum(practice_counts.unweighted_count) as unweighted_count,
-    sum(practice_counts.sum_sq) as sum_sq
+    {{ exact_sum('practice_counts.sum_sq') }} as sum_sq
 from practice_counts
 inner join geographies
     on practice_counts.practice_code = geographies.practice_code

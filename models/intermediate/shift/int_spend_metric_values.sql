@@ -1,6 +1,7 @@
 -- Primary and community share of spend, and its change since the baseline financial year,
 -- for each ICB and place. ICB spend comes from its `icb` rows where present, else the sum
--- of its places, never both. A place's ICB is the ICB of its practices.
+-- of its places, never both. A place's ICB is the ICB of its practices. Money is summed
+-- with exact_sum, so totals do not depend on the order of the rows.
 
 with spend as (
 
@@ -26,9 +27,11 @@ by_org as (
         financial_year,
         org_type,
         org_code,
-        sum(case when spend_category = 'community' or spend_category like 'primary_care_%'
-            then amount_gbp else 0 end) as primary_community,
-        sum(amount_gbp) as total
+        {{ exact_sum(
+            "case when spend_category = 'community' or spend_category like 'primary_care_%'
+            then amount_gbp else 0 end"
+        ) }} as primary_community,
+        {{ exact_sum('amount_gbp') }} as total
     from spend
     group by all
 
@@ -49,8 +52,8 @@ icb_from_places as (
         by_org.financial_year,
         'icb' as geography_type,
         place_icbs.icb_code as geography_code,
-        sum(by_org.primary_community) as primary_community,
-        sum(by_org.total) as total
+        {{ exact_sum('by_org.primary_community') }} as primary_community,
+        {{ exact_sum('by_org.total') }} as total
     from by_org
     inner join place_icbs on by_org.org_code = place_icbs.place_code
     where by_org.org_type = 'place'

@@ -1,7 +1,8 @@
 -- Workforce per 10,000 weighted patients at each census, already at geography level:
 -- practice-employed staff count at their practice and upward; PCN-employed staff (null
 -- practice_code) count from their PCN upward, never at practice level. The denominator is
--- the weighted patients of the geography's practices in the census month.
+-- the weighted patients of the geography's practices in the census month. FTE and weighted
+-- patients are summed with exact_sum, so the totals do not depend on the order of the rows.
 
 with periods as (
 
@@ -22,12 +23,17 @@ staff as (
         workforce.census_date,
         workforce.practice_code,
         workforce.pcn_code,
-        sum(case when workforce.staff_group in ('gp_partner', 'gp_salaried', 'gp_locum')
-            then workforce.fte else 0 end) as gp_fte,
-        sum(case when workforce.staff_group in (
-            'gp_partner', 'gp_salaried', 'gp_locum', 'nurse', 'direct_patient_care'
-        ) then workforce.fte else 0 end) as clinical_fte,
-        sum(case when workforce.is_arrs_funded then workforce.fte else 0 end) as arrs_fte,
+        {{ exact_sum(
+            "case when workforce.staff_group in ('gp_partner', 'gp_salaried', 'gp_locum')
+            then workforce.fte else 0 end"
+        ) }} as gp_fte,
+        {{ exact_sum(
+            "case when workforce.staff_group in (
+                'gp_partner', 'gp_salaried', 'gp_locum', 'nurse', 'direct_patient_care'
+            ) then workforce.fte else 0 end"
+        ) }} as clinical_fte,
+        {{ exact_sum('case when workforce.is_arrs_funded then workforce.fte else 0 end') }}
+            as arrs_fte,
         sum(workforce.headcount) as headcount
     from {{ ref('stg_workforce') }} as workforce
     group by all
@@ -87,9 +93,9 @@ staff_totals as (
         period_start,
         geography_type,
         geography_code,
-        sum(gp_fte) as gp_fte,
-        sum(clinical_fte) as clinical_fte,
-        sum(arrs_fte) as arrs_fte,
+        {{ exact_sum('gp_fte') }} as gp_fte,
+        {{ exact_sum('clinical_fte') }} as clinical_fte,
+        {{ exact_sum('arrs_fte') }} as arrs_fte,
         sum(headcount) as headcount
     from staff_by_geography
     group by all
@@ -102,7 +108,7 @@ weighted_totals as (
         periods.period_start,
         geographies.geography_type,
         geographies.geography_code,
-        sum(weighted.weighted_patients) as weighted_patients
+        {{ exact_sum('weighted.weighted_patients') }} as weighted_patients
     from {{ ref('int_weighted_patients_monthly') }} as weighted
     inner join periods on weighted.month = periods.month
     inner join geographies

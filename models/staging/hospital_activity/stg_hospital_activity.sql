@@ -31,6 +31,6 @@ select
     acsc_category,
     sum(events) as events,
     sum(bed_days) as bed_days,
-    sum(cost_gbp) as cost_gbp
+    {{ exact_sum('cost_gbp') }} as cost_gbp
 from typed
 group by all

@@ -19,6 +19,6 @@ select
     financial_year,
     practice_code,
     payment_category,
-    sum(amount_gbp) as amount_gbp
+    {{ exact_sum('amount_gbp') }} as amount_gbp
 from typed
 group by all

@@ -21,6 +21,6 @@ select
     org_type,
     org_code,
     spend_category,
-    sum(amount_gbp) as amount_gbp
+    {{ exact_sum('amount_gbp') }} as amount_gbp
 from typed
 group by all

@@ -17,6 +17,6 @@ typed as (
 select
     financial_year,
     practice_code,
-    sum(weighted_patients) as weighted_patients
+    {{ exact_sum('weighted_patients') }} as weighted_patients
 from typed
 group by all

@@ -26,7 +26,7 @@ select
     staff_group,
     role,
     is_arrs_funded,
-    sum(fte) as fte,
+    {{ exact_sum('fte') }} as fte,
     sum(headcount) as headcount
 from typed
 group by all

@@ -265,15 +265,11 @@ def test_two_builds_publish_identical_files(
         assert first[column].equals(second[column]), column
     for name in ("metric_spc.csv", "maturity_levels.csv", "metric_catalogue.csv"):
         assert first_files[name] == second_files[name], name
+    # every value to the last bit: sums of non-whole numbers (per-patient indices, survey
+    # weights, money, FTE) are exact_sum's fixed-point sums, the same whatever order
+    # DuckDB's threads add the rows in (docs/publication.md, "Two builds")
     differing = [name for name in first_files if first_files[name] != second_files[name]]
-    if differing:
-        # Known, upstream of the disclosed marts: sums of non-whole numbers (per-patient
-        # indices, survey weights, money, FTE) are added in whatever order DuckDB's
-        # threads reach them, so means, weighted survey results, money and FTE differ
-        # between builds in their last bit (about 1e-16). Needs a fixed summation order in
-        # the build (int_metric_counts_aggregated and the family models, or one DuckDB
-        # thread); see docs/publication.md, "Two builds".
-        pytest.xfail(f"last-bit differences in sums of non-whole numbers: {differing}")
+    assert differing == []
     assert first_manifest == second_manifest
 
 
