@@ -420,7 +420,7 @@ class _Moves:
         )
 
     def geography_candidates(
-        self, base: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame, keep: int | None
+        self, base: pl.DataFrame, lookup: _Lookup, keep: int | None
     ) -> pl.DataFrame:
         """Leaf moves (tid, x, y) for each target: x a practice inside its geography with
         the largest counts (the most room to move), y one of the cheapest practices nearest
@@ -428,13 +428,11 @@ class _Moves:
         and y."""
 
         def located(frame: pl.DataFrame, leaf: str) -> pl.DataFrame:
+            at_leaf = frame.join(self.leaf_gc.rename({"leaf": leaf}), on=leaf)
             return (
-                frame.join(self.leaf_gc.rename({"leaf": leaf}), on=leaf)
-                .join(
-                    keys.rename({"gc": "leaf_gc"}), on=["fam", "t", "leaf_gc", "b"]
-                )
-                .join(cells, on=["kid", "cls"])
-                .filter(pl.col("count") > 0)
+                lookup.locate(at_leaf.rename({"gc": "target_gc", "leaf_gc": "gc"}))
+                .filter(pl.col("present") & (pl.col("count") > 0))
+                .rename({"gc": "leaf_gc", "target_gc": "gc"})
             )
 
         inside = located(
@@ -510,6 +508,7 @@ class _Moves:
         )
         moves: list[tuple[int, int, int, int, int]] = []
         singles: list[tuple[int, int, int, int, int]] = []
+        partners: list[tuple[int, int, int, int]] = []
         for (cls,), nodes in present.group_by(["cls"], maintain_order=True):
             ids = {
                 (kind, value): b
@@ -517,9 +516,13 @@ class _Moves:
                     "b", "breakdown_type", "breakdown_value"
                 ).iter_rows()
             }
-            pairs, alone = _class_breakdown_moves(ids)
+            pairs, alone, other = _class_breakdown_moves(ids)
             moves.extend((int(cls), *move) for move in pairs)
             singles.extend((int(cls), *single) for single in alone)
+            partners.extend((int(cls), *partner) for partner in other)
+        self._partners = pl.DataFrame(
+            partners, schema=["cls", "b", "bm", "b2"], orient="row"
+        ).cast(pl.Int64)
         return (
             pl.DataFrame(moves, schema=["cls", "b", "bm", "b2", "sign"], orient="row").cast(
                 pl.Int64
@@ -530,12 +533,27 @@ class _Moves:
         )
 
     def breakdown_candidates(
-        self, base: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame
+        self, base: pl.DataFrame, lookup: _Lookup, keep: int | None
     ) -> pl.DataFrame:
-        """Moves (tid, bm, b2, sign) for each target. Inside a breakdown, every pair of its
-        categories; at `all`, one category of each partition (a single leaf), the best two
-        of each tried in every combination."""
-        inside = base.join(self._bd, on=["cls", "b"]).select("tid", "bm", "b2", "sign")
+        """Moves (tid, bm, b2, sign) for each target. Inside a breakdown, pairs of its
+        categories (with `keep`, those whose other category is cheapest); at `all`, one
+        category of each partition (a single leaf), the best two of each tried in every
+        combination."""
+        pairs = base.select("tid", "cls", "fam", "t", "gc", "b").join(
+            self._partners, on=["cls", "b"]
+        )
+        if keep is not None:
+            ranked = lookup.locate(pairs.drop("b").rename({"b2": "b"})).sort(
+                ["tid", "present", "cost", "bm"], descending=[False, True, False, False]
+            )
+            pairs = pairs.join(
+                ranked.group_by("tid", maintain_order=True).head(2 * keep).select("tid", "bm"),
+                on=["tid", "bm"],
+                how="semi",
+            )
+        inside = pairs.select("tid", "cls", "b", "bm").join(
+            self._bd, on=["cls", "b", "bm"]
+        ).select("tid", "bm", "b2", "sign")
         # one category per partition, moving `all` with it: for a cell inside a breakdown,
         # one of the categories it holds in its own partition (where no pair of categories
         # can move, e.g. `rest` when Core20 is empty, a single category still can)
@@ -543,8 +561,11 @@ class _Moves:
             "cls", "part", "v", pl.col("b2").alias("b")
         )
         own = base.join(holds, on=["cls", "b"]).select("tid", "part", "v")
+        at_all_node = pl.col("b") == self.all_node
         eligible = base.filter(
-            (pl.col("b") == self.all_node) | pl.col("tid").is_in(own["tid"].implode())
+            at_all_node
+            if keep == CANDIDATES
+            else at_all_node | pl.col("tid").is_in(own["tid"].implode())
         )
         singles = eligible.join(self._singles, on="cls")
         at_all = pl.concat(
@@ -560,8 +581,7 @@ class _Moves:
                 at_all.select(
                     "tid", "part", "v", "cls", "fam", "t", "gc", pl.col("b2").alias("b"), "sign"
                 ),
-                keys,
-                cells,
+                lookup,
                 ["tid", "part", "v"],
             ),
             ["part", "v"],
@@ -622,10 +642,14 @@ class _Moves:
 
 def _class_breakdown_moves(
     ids: dict[tuple[str, str], int],
-) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+) -> tuple[
+    list[tuple[int, int, int, int]],
+    list[tuple[int, int, int, int]],
+    list[tuple[int, int, int]],
+]:
     """For one class (`ids`: (type, value) -> b): pair moves (b, bm, b2, sign) of cells
-    inside a breakdown, and the cells (part, v, b2, sign) one category of each partition
-    touches, for `all`."""
+    inside a breakdown; the cells (part, v, b2, sign) one category of each partition
+    touches, for `all`; and each pair move's other category (b, bm, b2)."""
     values: dict[str, list[str]] = {}
     for kind, value in sorted(ids):
         if kind in PARTITIONS:
@@ -657,6 +681,7 @@ def _class_breakdown_moves(
 
     pairs: list[tuple[int, int, int, int]] = []
     singles: list[tuple[int, int, int, int]] = []
+    partners: list[tuple[int, int, int]] = []
     for (kind, value), b in sorted(ids.items(), key=lambda item: item[1]):
         held = members(kind, value)
         if kind == "all":
@@ -668,13 +693,15 @@ def _class_breakdown_moves(
             ]
             for bm, (x, y) in enumerate(candidates):
                 pairs.extend((b, bm, b2, sign) for b2, sign in support(partition, x, y))
+                partners.append((b, bm, ids.get((partition, y), b)))
         else:
             # a cohort that adds up to nothing published: it moves alone
             pairs.append((b, 0, b, 1))
+            partners.append((b, 0, b))
     for part, partition in enumerate(PARTITIONS):
         for v, value in enumerate(values.get(partition, [])):
             singles.extend((part, v, b2, sign) for b2, sign in support(partition, value, None))
-    return pairs, singles
+    return pairs, singles, partners
 
 
 def _class_period_moves(periods: pl.DataFrame) -> list[tuple[int, int, int, int]]:
@@ -734,24 +761,63 @@ def _level_cost(column: str) -> pl.Expr:
     )
 
 
-def _evaluate(
-    touched: pl.DataFrame, keys: pl.DataFrame, cells: pl.DataFrame, group: list[str]
-) -> pl.DataFrame:
+class _Lookup:
+    """The cells of `_cell_costs` found by (fam, t, gc, b, cls) through integer codes: keys
+    are sorted by (fam, t, gc, b) and numbered in that order, cells by (kid, cls), so a
+    binary search finds each without a join."""
+
+    COLUMNS = ("count", "lo", "hi", "need", "cost", "level")
+
+    def __init__(self, table: _Table, cells: pl.DataFrame) -> None:
+        keys = table.keys
+        self.radix = [int(keys[c].to_numpy().max()) + 1 for c in ("t", "gc", "b")]
+        self.key_codes = self._key_code(keys)
+        self.classes = int(cells["cls"].to_numpy().max()) + 1
+        self.cell_codes = cells["kid"].to_numpy() * self.classes + cells["cls"].to_numpy()
+        self.values = {c: cells[c].to_numpy() for c in self.COLUMNS}
+        self.kids = cells["kid"].to_numpy()
+
+    def _key_code(self, frame: pl.DataFrame) -> npt.NDArray[np.int64]:
+        t, gc, b = self.radix
+        code = frame["fam"].to_numpy().astype(np.int64)
+        for column, size in (("t", t), ("gc", gc), ("b", b)):
+            code = code * size + frame[column].to_numpy()
+        return code
+
+    def locate(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` (with fam, t, gc, b, cls) with `present`, kid and the cell's columns
+        (meaningless where not present)."""
+        if frame.is_empty():
+            return frame.with_columns(
+                pl.lit(False).alias("present"),
+                pl.lit(0, dtype=pl.Int64).alias("kid"),
+                *[pl.lit(0.0).alias(c) for c in self.COLUMNS],
+            )
+        code = self._key_code(frame)
+        kid = np.searchsorted(self.key_codes, code).clip(max=len(self.key_codes) - 1)
+        present = self.key_codes[kid] == code
+        cell_code = kid * self.classes + frame["cls"].to_numpy()
+        at = np.searchsorted(self.cell_codes, cell_code).clip(max=len(self.cell_codes) - 1)
+        present &= self.cell_codes[at] == cell_code
+        return frame.with_columns(
+            pl.Series("present", present),
+            pl.Series("kid", kid.astype(np.int64)),
+            *[pl.Series(c, self.values[c][at]) for c in self.COLUMNS],
+        )
+
+
+def _evaluate(touched: pl.DataFrame, lookup: _Lookup, group: list[str]) -> pl.DataFrame:
     """Per group (a candidate move or cube of one target): whether every cell it touches is
     published as a cell of the target's class, the range of changes t it allows, its width
     and its cost. `touched` holds the group columns, cls, fam, t, gc, b and sign."""
-    on = ["fam", "t", "gc", "b"]
-    near = keys.join(touched.select(on).unique(), on=on, how="semi")
-    located = touched.join(near, on=on, how="left").join(
-        cells.join(near.select("kid"), on="kid", how="semi"), on=["kid", "cls"], how="left"
-    )
+    located = lookup.locate(touched)
     rising = pl.col("sign") > 0
     count, lo, hi = pl.col("count"), pl.col("lo"), pl.col("hi")
     lower = pl.when(rising).then(lo - count).otherwise(count - hi)
     upper = pl.when(rising).then(hi - count).otherwise(count - lo)
     summary = located.group_by(group).agg(
         pl.len().alias("n"),
-        count.count().alias("found"),
+        pl.col("present").sum().alias("found"),
         lower.max().alias("t_lo"),
         upper.min().alias("t_hi"),
         pl.col("cost").sum().alias("cost"),
@@ -798,29 +864,28 @@ def _protect(
     """Give each target the cheapest wide-enough cube among its best moves, withhold its
     cells, and return the targets no cube could protect. Unless `escalate`, a cube that
     would withhold a cell above the target's own geography level does not count."""
-    cells = _cell_costs(table, suppressed, row_cost)
-    keys = table.keys.select("kid", "fam", "t", "gc", "b")
+    lookup = _Lookup(table, _cell_costs(table, suppressed, row_cost))
     base = targets.select("tid", "cls", "fam", "t", "gc", "b", "date")
 
     # geography: each candidate leaf move, at the target's period and breakdown
-    pairs = moves.geography_candidates(base, keys, cells, keep)
+    pairs = moves.geography_candidates(base, lookup, keep)
     located_pairs = pairs.join(base, on="tid")
     support = moves.geography_support(located_pairs)
     geo = located_pairs.join(support.rename({"gc": "g2"}), on=["date", "x", "y"]).select(
         "tid", "x", "y", "cls", "fam", "t", pl.col("g2").alias("gc"), "b", "sign"
     )
-    geo_best = _best(_evaluate(geo, keys, cells, ["tid", "x", "y"]), ["x", "y"], keep)
+    geo_best = _best(_evaluate(geo, lookup, ["tid", "x", "y"]), ["x", "y"], keep)
 
-    bd_moves = moves.breakdown_candidates(base, keys, cells)
+    bd_moves = moves.breakdown_candidates(base, lookup, keep)
     bd = bd_moves.join(base, on="tid").select(
         "tid", "bm", "cls", "fam", "t", "gc", pl.col("b2").alias("b"), "sign"
     )
-    bd_best = _best(_evaluate(bd, keys, cells, ["tid", "bm"]), ["bm"], keep)
+    bd_best = _best(_evaluate(bd, lookup, ["tid", "bm"]), ["bm"], keep)
 
     period = base.join(moves.period(), on=["cls", "t"]).select(
         "tid", "tm", "cls", "fam", pl.col("t2").alias("t"), "gc", "b", "sign"
     )
-    period_best = _best(_evaluate(period, keys, cells, ["tid", "tm"]), ["tm"], keep)
+    period_best = _best(_evaluate(period, lookup, ["tid", "tm"]), ["tm"], keep)
 
     cube_key = ["tid", "x", "y", "bm", "tm"]
     combos = (
@@ -848,7 +913,7 @@ def _protect(
             (pl.col("st") * pl.col("sg") * pl.col("sb")).alias("sign"),
         )
     )
-    evaluated = _evaluate(cubes, keys, cells, cube_key)
+    evaluated = _evaluate(cubes, lookup, cube_key)
     if not escalate:
         own_level = base.select("tid", "gc").join(
             table.keys.select("gc", "geography_type").unique(), on="gc"
@@ -864,8 +929,8 @@ def _protect(
         .select(cube_key)
     )
     withheld = (
-        cubes.join(chosen, on=cube_key, how="semi")
-        .join(keys, on=["fam", "t", "gc", "b"])
+        lookup.locate(cubes.join(chosen, on=cube_key, how="semi"))
+        .filter(pl.col("present"))
         .select("kid", "cls")
         .unique()
         .join(table.cells.select("kid", "cls", "rows"), on=["kid", "cls"])
