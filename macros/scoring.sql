@@ -2,6 +2,39 @@
     by metric_values (on the exact counts) and disclosed_metric_values (on the rounded
     counts), so the two marts compute every value and limit the same way. -#}
 
+{% macro metric_cell_key() -%}
+    {#- The columns that name one cell of metric_values and disclosed_metric_values (CELL_KEY
+        in metrics_cli/disclosure.py). -#}
+    {{ return([
+        'metric_id', 'period_grain', 'period_start', 'geography_type', 'geography_code',
+        'breakdown_type', 'breakdown_value',
+    ]) }}
+{%- endmacro %}
+
+{% macro metric_row_key() -%}
+    {#- A cell's key with its period's end and label, in the marts' column order. -#}
+    {{ return([
+        'metric_id', 'period_grain', 'period_start', 'period_end', 'period_label',
+        'geography_type', 'geography_code', 'breakdown_type', 'breakdown_value',
+    ]) }}
+{%- endmacro %}
+
+{% macro metric_value_columns() -%}
+    {#- The columns metric_values and disclosed_metric_values share, in order, up to the
+        method: the row key, counts, value and limits. -#}
+    {{ return(metric_row_key() + [
+        'numerator', 'denominator', 'unweighted_count',
+        'value', 'lower_95', 'upper_95', 'lower_998', 'upper_998', 'method',
+    ]) }}
+{%- endmacro %}
+
+{% macro same_cell(left, right) -%}
+    {#- The join condition of two relations on the cell key (metric_cell_key). -#}
+    {%- for key in metric_cell_key() %}
+    {{ 'and ' if not loop.first }}{{ left }}.{{ key }} = {{ right }}.{{ key }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro metric_kind(method, source_datasets) -%}
     {#- What a metric's count columns hold (docs/disclosure-control.md, "Which columns are
         counts"): `no_counts` without a source dataset of people or events, `mean` for
@@ -81,6 +114,27 @@
     end as method
 {%- endmacro %}
 
+{% macro scored_metric_rows(relation, columns, method, numerator, denominator, sum_sq,
+    multiplier, given_value) -%}
+    {#- A select of `columns` of every row of `relation`, then metric_scores' value, limits
+        and method, its Wilson x and n the Kish effective ones of a weighted survey row. The
+        other arguments name columns of `relation`, as metric_scores'. -#}
+    select
+        {% for column in columns %}{{ column }},
+        {% endfor -%}
+        {{ metric_scores(
+            method, numerator, denominator, sum_sq, multiplier, given_value,
+            'wilson_x', 'wilson_n'
+        ) }}
+    from (
+        select
+            {{ relation }}.*,
+            {{ kish_effective_n(method, denominator, sum_sq) }} as wilson_n,
+            {{ kish_effective_x(method, numerator, denominator, sum_sq) }} as wilson_x
+        from {{ relation }}
+    ) as with_kish
+{%- endmacro %}
+
 {% macro dsr_scores(events, population, standard_population, multiplier) -%}
     {#- The select-list fragment `value, lower_95, upper_95, lower_998, upper_998` of a
         directly standardised rate: aggregates over a group holding one row per stratum of
@@ -128,6 +182,51 @@
         and {{ aggregated }}.breakdown_type = dsr_groups.breakdown_type
         and {{ aggregated }}.breakdown_value = dsr_groups.breakdown_value
         and {{ aggregated }}.stratum = {{ standard_population }}.age_band
+{%- endmacro %}
+
+{% macro dsr_scored_rows(strata, events, population) -%}
+    {#- A select of one row per directly standardised group of `strata` (shaped as
+        dsr_strata's, one row per stratum): the row key, numerator (the events), denominator
+        (the population), unweighted_count, value and Dobson limits, method `dsr_dobson`
+        and not_calculated_reason. `events` and `population` name the strata's columns. -#}
+    {%- set row_key = metric_row_key() | join(', ') -%}
+    select
+        rates.*,
+        {{ dsr_not_calculated_reason('rates.numerator', 'rates.value') }}
+            as not_calculated_reason
+    from (
+        select
+            {{ row_key }},
+            sum({{ events }}) as numerator,
+            {{ exact_sum(population) }} as denominator,
+            sum(unweighted_count) as unweighted_count,
+            {{ dsr_scores(events, population, 'standard_population', 'multiplier') }},
+            'dsr_dobson' as method
+        from {{ strata }}
+        group by {{ row_key }}, multiplier
+    ) as rates
+{%- endmacro %}
+
+{% macro with_parent_value(rows) -%}
+    {#- A select of every row of `rows` (a CTE shaped as metric_values) with parent_value,
+        the value of the same metric, period and breakdown at the geography's parent
+        (int_geography_parents); null where there is no parent row. -#}
+    select
+        child.*,
+        parent.value as parent_value
+    from {{ rows }} as child
+    left join {{ ref('int_geography_parents') }} as parents
+        on child.period_end = parents.period_end
+        and child.geography_type = parents.geography_type
+        and child.geography_code = parents.geography_code
+    left join {{ rows }} as parent
+        on parent.metric_id = child.metric_id
+        and parent.period_grain = child.period_grain
+        and parent.period_start = child.period_start
+        and parent.geography_type = parents.parent_type
+        and parent.geography_code = parents.parent_code
+        and parent.breakdown_type = child.breakdown_type
+        and parent.breakdown_value = child.breakdown_value
 {%- endmacro %}
 
 {% macro dsr_not_calculated_reason(numerator, value) -%}

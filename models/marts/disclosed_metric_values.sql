@@ -7,8 +7,7 @@
 -- (macros/scoring.sql), so no published figure gives the exact counts back.
 
 {% set rounding = var('disclosure_rounding') %}
-{% set cell_key = ['metric_id', 'period_grain', 'period_start', 'geography_type',
-    'geography_code', 'breakdown_type', 'breakdown_value'] %}
+{% set cell_key = metric_cell_key() %}
 
 with metric_values as (
 
@@ -78,15 +77,9 @@ decided as (
     from metric_values
     inner join catalogue on metric_values.metric_id = catalogue.metric_id
     left join decisions
-        on
-        {%- for key in cell_key %}
-        {{ 'and ' if not loop.first }}decisions.{{ key }} = metric_values.{{ key }}
-        {%- endfor %}
+        on {{ same_cell('decisions', 'metric_values') }}
     left join second_moments
-        on
-        {%- for key in cell_key %}
-        {{ 'and ' if not loop.first }}second_moments.{{ key }} = metric_values.{{ key }}
-        {%- endfor %}
+        on {{ same_cell('second_moments', 'metric_values') }}
 
 ),
 
@@ -144,32 +137,23 @@ restated as (
 
 ),
 
-with_method as (
+to_rescore as (
 
-    select
-        restated.*,
-        {{ kish_effective_n('catalogue_method', 'shown_denominator', 'stat_sum_sq') }}
-            as wilson_n,
-        {{ kish_effective_x(
-            'catalogue_method', 'stat_numerator', 'shown_denominator', 'stat_sum_sq'
-        ) }} as wilson_x
-    from restated
+    select * from restated
+    where catalogue_method <> 'dsr_dobson'
+        and kind <> 'no_counts'
+        and not is_suppressed
+        and value is not null
 
 ),
 
 rescored as (
 
-    select
-        {{ cell_key | join(', ') }},
-        {{ metric_scores(
-            'catalogue_method', 'stat_numerator', 'shown_denominator', 'stat_sum_sq',
-            'multiplier', 'cast(null as double)', 'wilson_x', 'wilson_n'
-        ) }}
-    from with_method
-    where catalogue_method <> 'dsr_dobson'
-        and kind <> 'no_counts'
-        and not is_suppressed
-        and value is not null
+    {{ scored_metric_rows(
+        'to_rescore', cell_key,
+        'catalogue_method', 'stat_numerator', 'shown_denominator', 'stat_sum_sq', 'multiplier',
+        'cast(null as double)',
+    ) }}
 
 ),
 
@@ -209,10 +193,7 @@ dsr_strata_shown as (
             as shown_population
     from dsr_strata
     inner join dsr_shown
-        on
-        {%- for key in cell_key %}
-        {{ 'and ' if not loop.first }}dsr_shown.{{ key }} = dsr_strata.{{ key }}
-        {%- endfor %}
+        on {{ same_cell('dsr_shown', 'dsr_strata') }}
     window stratum_order as (
         partition by {% for key in cell_key %}dsr_strata.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
         order by dsr_strata.age_band
@@ -223,35 +204,26 @@ dsr_strata_shown as (
 
 dsr_rescored as (
 
-    select
-        {{ cell_key | join(', ') }},
-        {{ dsr_scores('shown_events', 'shown_population', 'standard_population', 'multiplier') }},
-        'dsr_dobson' as method
-    from dsr_strata_shown
-    group by {{ cell_key | join(', ') }}, multiplier
+    {{ dsr_scored_rows('dsr_strata_shown', 'shown_events', 'shown_population') }}
 
 ),
 
+{% set figures = ['value', 'lower_95', 'upper_95', 'lower_998', 'upper_998', 'method'] %}
+
 recomputed as (
 
-    select * from rescored
+    select {{ (cell_key + figures) | join(', ') }} from rescored
     union all
-    select * from dsr_rescored
+    select {{ (cell_key + figures) | join(', ') }} from dsr_rescored
 
 ),
 
 disclosed as (
 
     select
-        rounded.metric_id,
-        rounded.period_grain,
-        rounded.period_start,
-        rounded.period_end,
-        rounded.period_label,
-        rounded.geography_type,
-        rounded.geography_code,
-        rounded.breakdown_type,
-        rounded.breakdown_value,
+        {% for column in metric_row_key() -%}
+        rounded.{{ column }},
+        {% endfor -%}
         -- the sum behind a mean is not published (metrics.md): the mean, its limits and
         -- the rounded patient count are
         case
@@ -284,16 +256,7 @@ disclosed as (
         rounded.polarity
     from rounded
     left join recomputed
-        on
-        {%- for key in cell_key %}
-        {{ 'and ' if not loop.first }}recomputed.{{ key }} = rounded.{{ key }}
-        {%- endfor %}
-
-),
-
-parents as (
-
-    select * from {{ ref('int_geography_parents') }}
+        on {{ same_cell('recomputed', 'rounded') }}
 
 ),
 
@@ -301,44 +264,14 @@ compared as (
 
     -- the comparison made again on published figures: the parent's disclosed value
     -- against the child's disclosed limits; not_compared where either is withheld
-    select
-        child.*,
-        parent.value as parent_value
-    from disclosed as child
-    left join parents
-        on child.period_end = parents.period_end
-        and child.geography_type = parents.geography_type
-        and child.geography_code = parents.geography_code
-    left join disclosed as parent
-        on parent.metric_id = child.metric_id
-        and parent.period_grain = child.period_grain
-        and parent.period_start = child.period_start
-        and parent.geography_type = parents.parent_type
-        and parent.geography_code = parents.parent_code
-        and parent.breakdown_type = child.breakdown_type
-        and parent.breakdown_value = child.breakdown_value
+    {{ with_parent_value('disclosed') }}
 
 )
 
 select
-    metric_id,
-    period_grain,
-    period_start,
-    period_end,
-    period_label,
-    geography_type,
-    geography_code,
-    breakdown_type,
-    breakdown_value,
-    numerator,
-    denominator,
-    unweighted_count,
-    value,
-    lower_95,
-    upper_95,
-    lower_998,
-    upper_998,
-    method,
+    {% for column in metric_value_columns() -%}
+    {{ column }},
+    {% endfor -%}
     case
         when not is_suppressed
             then {{ compare_to_parent('value', 'lower_95', 'upper_95', 'parent_value', 'polarity') }}

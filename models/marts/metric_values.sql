@@ -1,7 +1,8 @@
 -- One row per metric, period, geography and breakdown, with the statistic the catalogue
 -- names: Wilson (Kish effective sample size for weighted survey rows), Byar's / exact
 -- Poisson, DSR with Dobson limits, t-distribution means, or none. Every formula is a macro
--- in macros/stats; this model only chooses which applies.
+-- in macros/stats, applied by macros/scoring.sql as in disclosed_metric_values; this model
+-- only chooses which applies.
 
 {% set geography_level = [
     ('int_frequent_attender_concentration', false),
@@ -43,32 +44,7 @@ dsr_strata as (
 
 standardised as (
 
-    select
-        metric_id,
-        period_grain,
-        period_start,
-        period_end,
-        period_label,
-        geography_type,
-        geography_code,
-        breakdown_type,
-        breakdown_value,
-        sum(events) as numerator,
-        {{ exact_sum('population') }} as denominator,
-        sum(unweighted_count) as unweighted_count,
-        {{ dsr_scores('events', 'population', 'standard_population', 'multiplier') }}
-    from dsr_strata
-    group by
-        metric_id,
-        period_grain,
-        period_start,
-        period_end,
-        period_label,
-        geography_type,
-        geography_code,
-        breakdown_type,
-        breakdown_value,
-        multiplier
+    {{ dsr_scored_rows('dsr_strata', 'events', 'population') }}
 
 ),
 
@@ -126,12 +102,11 @@ with_method as (
         counted.*,
         catalogue.method as catalogue_method,
         cast(catalogue.multiplier as double) as multiplier,
-        -- the Kish effective sample size of weighted survey rows: (sum w)^2 / sum w^2
-        {{ kish_effective_n('catalogue.method', 'counted.denominator', 'counted.sum_sq') }}
-            as wilson_n,
-        {{ kish_effective_x(
-            'catalogue.method', 'counted.numerator', 'counted.denominator', 'counted.sum_sq'
-        ) }} as wilson_x
+        case
+            when counted.given_value is not null then null
+            when counted.denominator = 0 then 'denominator is zero'
+            when catalogue.method <> 'none' and counted.denominator is null then 'no denominator'
+        end as not_calculated_reason
     from counted
     inner join catalogue on counted.metric_id = catalogue.metric_id
 
@@ -139,115 +114,40 @@ with_method as (
 
 scored as (
 
-    select
-        metric_id,
-        period_grain,
-        period_start,
-        period_end,
-        period_label,
-        geography_type,
-        geography_code,
-        breakdown_type,
-        breakdown_value,
-        numerator,
-        denominator,
-        unweighted_count,
-        {{ metric_scores(
-            'catalogue_method', 'numerator', 'denominator', 'sum_sq', 'multiplier',
-            'given_value', 'wilson_x', 'wilson_n'
-        ) }},
-        case
-            when given_value is not null then null
-            when denominator = 0 then 'denominator is zero'
-            when catalogue_method <> 'none' and denominator is null then 'no denominator'
-        end as not_calculated_reason
-    from with_method
+    -- the statistic the catalogue names; weighted survey rows on their Kish effective
+    -- sample size, (sum w)^2 / sum w^2
+    {{ scored_metric_rows(
+        'with_method',
+        metric_row_key() + ['numerator', 'denominator', 'unweighted_count', 'not_calculated_reason'],
+        'catalogue_method', 'numerator', 'denominator', 'sum_sq', 'multiplier', 'given_value',
+    ) }}
 
 ),
 
-dsr_rows as (
-
-    select
-        metric_id,
-        period_grain,
-        period_start,
-        period_end,
-        period_label,
-        geography_type,
-        geography_code,
-        breakdown_type,
-        breakdown_value,
-        numerator,
-        denominator,
-        unweighted_count,
-        value,
-        lower_95,
-        upper_95,
-        lower_998,
-        upper_998,
-        'dsr_dobson' as method,
-        {{ dsr_not_calculated_reason('numerator', 'value') }} as not_calculated_reason
-    from standardised
-
-),
+{% set columns = metric_value_columns() + ['not_calculated_reason'] %}
 
 all_rows as (
 
-    select * from scored
+    select {{ columns | join(', ') }} from scored
     union all
-    select * from dsr_rows
-
-),
-
-parents as (
-
-    select * from {{ ref('int_geography_parents') }}
+    select {{ columns | join(', ') }} from standardised
 
 ),
 
 compared as (
 
-    select
-        child.*,
-        parent.value as parent_value,
-        catalogue.polarity
-    from all_rows as child
-    inner join catalogue on child.metric_id = catalogue.metric_id
-    left join parents
-        on child.period_end = parents.period_end
-        and child.geography_type = parents.geography_type
-        and child.geography_code = parents.geography_code
-    left join all_rows as parent
-        on parent.metric_id = child.metric_id
-        and parent.period_grain = child.period_grain
-        and parent.period_start = child.period_start
-        and parent.geography_type = parents.parent_type
-        and parent.geography_code = parents.parent_code
-        and parent.breakdown_type = child.breakdown_type
-        and parent.breakdown_value = child.breakdown_value
+    {{ with_parent_value('all_rows') }}
 
 )
 
 select
-    metric_id,
-    period_grain,
-    period_start,
-    period_end,
-    period_label,
-    geography_type,
-    geography_code,
-    breakdown_type,
-    breakdown_value,
-    numerator,
-    denominator,
-    unweighted_count,
-    value,
-    lower_95,
-    upper_95,
-    lower_998,
-    upper_998,
-    method,
-    {{ compare_to_parent('value', 'lower_95', 'upper_95', 'parent_value', 'polarity') }}
-        as comparison_to_parent,
-    not_calculated_reason
+    {% for column in metric_value_columns() -%}
+    compared.{{ column }},
+    {% endfor -%}
+    {{ compare_to_parent(
+        'compared.value', 'compared.lower_95', 'compared.upper_95', 'compared.parent_value',
+        'catalogue.polarity',
+    ) }} as comparison_to_parent,
+    compared.not_calculated_reason
 from compared
+inner join catalogue on compared.metric_id = catalogue.metric_id
