@@ -246,16 +246,20 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
     mapping = _mapping_dates(long.select("period_end").unique(), geographies)
     long = long.join(mapping, on="period_end", how="left")
 
-    def dense(*columns: str) -> pl.Expr:
-        return pl.struct(*columns).rank("dense").cast(pl.Int64) - 1
-
-    long = long.with_columns(
-        dense("fam").alias("fam_id"),
-        dense("period_start", "period_end").alias("t"),
-        dense("geography_type", "geography_code").alias("gc"),
-        dense("breakdown_type", "breakdown_value").alias("b"),
-        dense("cls_name").alias("cls"),
-    )
+    # ids are dense ranks of the sorted values (through small tables of the distinct
+    # values: ranking millions of strings directly is far slower)
+    for name, columns in (
+        ("fam_id", ["fam"]),
+        ("t", ["period_start", "period_end"]),
+        ("gc", ["geography_type", "geography_code"]),
+        ("b", ["breakdown_type", "breakdown_value"]),
+        ("cls", ["cls_name"]),
+    ):
+        ids = (
+            long.select(columns).unique().sort(columns).with_row_index(name)
+            .with_columns(pl.col(name).cast(pl.Int64))
+        )
+        long = long.join(ids, on=columns, how="left", maintain_order="left")
     keys = (
         long.group_by("fam_id", "t", "gc", "b")
         .agg(
@@ -278,6 +282,18 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
     denominator_floor = pl.when(
         pl.col("_share") & (pl.col("_counted") == "denominator")
     ).then(pl.col("numerator").cast(pl.Float64))
+    # A count two metrics share is known to be zero in a cell where one of them publishes
+    # rows of that period, geography level and breakdown but not this one: it cannot move.
+    shared_rows = long.filter(pl.col("shared").is_not_null())
+    level = ["cls", "t", "geography_type", "breakdown_type"]
+    expected = shared_rows.group_by(level).agg(pl.col("metric_id").n_unique().alias("_expected"))
+    pinned = (
+        shared_rows.group_by("kid", *level)
+        .agg(pl.col("metric_id").n_unique().alias("_present"))
+        .join(expected, on=level)
+        .filter(pl.col("_present") < pl.col("_expected"))
+        .select("kid", "cls", pl.lit(True).alias("pinned"))
+    )
     cells = long.group_by("kid", "cls").agg(
         pl.col("x").max(),
         pl.col("_row").sort().alias("rows"),
@@ -302,12 +318,14 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
     # What an intruder knows of a withheld count: it is not negative, and a share's
     # denominator is no less than its numerator. Withheld cells are not labelled with
     # their reason (docs/disclosure-control.md), so nothing more.
-    cells = cells.with_columns(
-        pl.col("floor").fill_null(0.0).clip(upper_bound=x).alias("lo"),
-        pl.lit(float("inf")).alias("hi"),
+    pinned_cell = pl.col("pinned").fill_null(False)
+    cells = cells.join(pinned, on=["kid", "cls"], how="left").with_columns(
+        pl.when(pinned_cell).then(x).otherwise(pl.col("floor").fill_null(0.0).clip(upper_bound=x))
+        .alias("lo"),
+        pl.when(pinned_cell).then(x).otherwise(float("inf")).alias("hi"),
         ((x > 0) & ((x < threshold + 0.5) | (pl.col("base") & (x < min_base)))).alias("small"),
         pl.when(pl.col("weighted")).then(WEIGHTED_WIDTH).otherwise(float(WIDTH)).alias("need"),
-    ).sort("kid", "cls")
+    ).drop("pinned").sort("kid", "cls")
     # what the ids stand for, for the move tables
     labels = long.select(
         "t", "period_start", "period_end", "period_grain", "gc", "geography_type",
@@ -375,6 +393,7 @@ class _Moves:
             on="practice_code",
         ).select("leaf", pl.col("gc").alias("leaf_gc"))
         self.node_size = self.ancestors.group_by("date", "gc").agg(pl.len().alias("size"))
+        self.gc_types = gc_ids.select("gc", "geography_type")
         self._outside = self._outside_leaves()
         all_nodes = keys.filter(pl.col("breakdown_type") == "all")["b"].unique().to_list()
         self.all_node = all_nodes[0] if all_nodes else NO_MOVE
@@ -405,7 +424,13 @@ class _Moves:
             )
             .select("date", "gc", "outer", "reach")
         )
-        self._far = containers.filter(pl.col("reach") >= REACH)
+        # the country (`all`) is sought only by what nothing smaller contains (an ICB):
+        # for anything smaller it would mean every practice of England
+        country = self.gc_types.filter(pl.col("geography_type") == "all")["gc"].implode()
+        self._far = containers.filter(
+            (pl.col("reach") >= REACH)
+            & (~pl.col("outer").is_in(country) | (pl.len().over("date", "gc") == 1))
+        )
         return self._leaves_outside(containers.filter(pl.col("reach") < REACH))
 
     def _leaves_outside(self, containers: pl.DataFrame) -> pl.DataFrame:
@@ -574,6 +599,18 @@ class _Moves:
                 singles.join(own, on=["tid", "part", "v"], how="semi"),
             ]
         )
+        # a target at `all` of a metric with no partition moves in no breakdown
+        alone = (
+            base.filter(at_all_node)
+            .join(at_all.select("tid").unique(), on="tid", how="anti")
+            .select(
+                "tid",
+                pl.lit(SINGLE_MOVES - 1, dtype=pl.Int64).alias("bm"),
+                pl.col("b").alias("b2"),
+                pl.lit(1, dtype=pl.Int64).alias("sign"),
+            )
+        )
+        inside = pl.concat([inside, alone])
         if at_all.is_empty():
             return inside
         options = _best(

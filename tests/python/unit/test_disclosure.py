@@ -560,11 +560,6 @@ def test_a_small_practice_total_takes_the_smallest_sibling() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="secondary.py offers no breakdown move to a metric published with the `all` "
-    "breakdown alone, so no cube exists and the fallback withholds N1, Q1 and `all`",
-)
 def test_without_breakdowns_a_small_practice_takes_its_smallest_sibling() -> None:
     """PCN N1 = 5 + 30 + 12, no breakdown but `all`: the 5 is small and the 12 (cost 13,
     against 31 for the 30 and 30 x 48 for N1) goes with it; N1, N2, Q1 and `all` are

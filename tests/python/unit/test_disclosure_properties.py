@@ -29,7 +29,6 @@ from datetime import date
 
 import numpy as np
 import polars as pl
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -745,11 +744,6 @@ small: denominator 1); but SLICC's missing quintile 5 row says the numerator the
 nothing can move. SLICC publishes `all` = 11 and quintile 4 = 8 at every level: 11 - 8 = 3."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leak: a count shared by two metrics is moved in a cell that one of them "
-    "leaves out (zero), so the move is not invisible (secondary.py)",
-)
 def test_a_shared_count_is_not_moved_where_a_metric_shows_it_as_zero() -> None:
     world = SHARED_ZERO_LEAK
     table, decisions = decide(world)
