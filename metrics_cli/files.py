@@ -1,12 +1,173 @@
-"""Writing files so that a failure never leaves a half-written one in place."""
+"""Writing files safely: never half-written, never over an input, never over a directory
+the tool did not write, and never a CSV cell a spreadsheet would run as a formula."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
+
+import polars as pl
+
+from metrics_cli.errors import UsageError
+
+MANIFEST = "manifest.json"
+
+# OWASP "CSV Injection": a cell whose first character is one of these is read as a formula
+# by Excel, LibreOffice Calc and Google Sheets. Leading white space is skipped first, since
+# some spreadsheets skip it too.
+FORMULA_START = "=+-@\t\r"
+_FORMULA_CELL = r"^[ \t\r\n]*[=+\-@\t\r]"
+# ... except a plain number such as -12.5 or +3, which no spreadsheet runs as a formula.
+_PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+# ---------------------------------------------------------------- spreadsheet-safe CSV
+def safe_cell(value: str) -> str:
+    """`value` as a CSV cell no spreadsheet runs as a formula: a cell that would start one
+    gets a leading apostrophe (OWASP), which spreadsheets show as text and do not display."""
+    if re.match(_FORMULA_CELL, value) and not re.match(_PLAIN_NUMBER, value):
+        return "'" + value
+    return value
+
+
+def neutralise(text: pl.Expr) -> pl.Expr:
+    """`safe_cell` for a polars text column."""
+    risky = text.str.contains(_FORMULA_CELL) & ~text.str.contains(_PLAIN_NUMBER)
+    return pl.when(risky).then(pl.lit("'") + text).otherwise(text)
+
+
+def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text column of `frame` neutralised; numbers, dates and booleans as they are."""
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not text_columns:
+        return frame
+    return frame.with_columns(neutralise(pl.col(name)).alias(name) for name in text_columns)
+
+
+def write_csv(
+    frame: pl.DataFrame, target: Path | IO[bytes], *, include_header: bool = True
+) -> None:
+    """The one way the tool writes a CSV from a frame: UTF-8, `\\n` line ends, formula
+    cells neutralised."""
+    safe_frame(frame).write_csv(target, include_header=include_header)
+
+
+def csv_bytes(frame: pl.DataFrame, *, include_header: bool = True) -> bytes:
+    """`write_csv` into bytes."""
+    return safe_frame(frame).write_csv(include_header=include_header).encode("utf-8")
+
+
+def safe_row(values: Sequence[object]) -> list[object]:
+    """A row for `csv.writer` with its text cells neutralised."""
+    return [safe_cell(value) if isinstance(value, str) else value for value in values]
+
+
+# ---------------------------------------------------------------- inputs are never outputs
+def _resolved(path: Path) -> Path:
+    return path.expanduser().resolve()
+
+
+def check_not_input(out: Path, inputs: Sequence[Path], option: str) -> None:
+    """Refuse an output path that is an input, holds one or lies inside one (symbolic
+    links followed): the tool replaces what it writes, so an input there would be lost."""
+    target = _resolved(out)
+    for given in inputs:
+        source = _resolved(given)
+        if target == source:
+            raise UsageError(f"{option} {out} is the input {given}; choose a path outside it")
+        if source in target.parents:
+            raise UsageError(
+                f"{option} {out} is inside the input {given}; choose a path outside it"
+            )
+        if target in source.parents:
+            raise UsageError(f"{option} {out} holds the input {given}; choose a path outside it")
+
+
+def check_writable_path(out: Path, option: str, *, directory: bool) -> None:
+    """Refuse an output under a file (`a_file.txt/out`), or a file where a directory goes
+    (and the reverse), with one sentence instead of an OSError."""
+    for parent in _resolved(out).parents:
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"{option} {out}: {parent} is a file, not a directory")
+    if directory and out.exists() and not out.is_dir():
+        raise UsageError(f"{option} {out} is a file; give a directory")
+    if not directory and out.is_dir():
+        raise UsageError(f"{option} {out} is a directory; give a file name")
+
+
+# ---------------------------------------------------------------- directories the tool owns
+def is_owned(directory: Path, written_by: str | None = None) -> bool:
+    """Whether `directory` holds the manifest `replace_owned_directory` writes."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or "written_by" not in manifest:
+        return False
+    return written_by is None or manifest["written_by"] == written_by
+
+
+def check_replaceable(out: Path, written_by: str, option: str) -> None:
+    """`out` must be absent, empty, or a directory `written_by` wrote before."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{option} {out} is a file; give a directory")
+    if out.is_dir() and any(out.iterdir()) and not is_owned(out, written_by):
+        raise UsageError(
+            f"{option} {out} is not empty and was not written by {written_by}; "
+            "choose a new or empty directory"
+        )
+
+
+def replace_owned_directory(
+    out: Path,
+    written_by: str,
+    write: Callable[[Path], None],
+    manifest: dict[str, object] | None = None,
+    option: str = "the output",
+) -> None:
+    """Fill a new directory beside `out` with `write(staging)` and its manifest, then put it
+    in place of `out` in two renames. `out` is only ever replaced if it is empty or holds a
+    manifest of `written_by`; if anything fails, `out` stays as it was and the staging
+    directory goes."""
+    check_replaceable(out, written_by, option)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.nbhd-new-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        write(staging)
+        content = {"written_by": written_by, **(manifest or {})}
+        (staging / MANIFEST).write_text(
+            json.dumps(content, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        swap_directory(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_directory(staging: Path, out: Path) -> None:
+    """Replace `out` with the finished `staging` directory; on failure put `out` back."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    retired = out.parent / f".{out.name}.nbhd-old-{os.getpid()}-{time.time_ns()}"
+    os.replace(out, retired)
+    try:
+        os.replace(staging, out)
+    except BaseException:
+        os.replace(retired, out)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 @contextmanager
@@ -25,3 +186,70 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- locks
+class Locked(Exception):
+    """Another process holds the lock."""
+
+
+@contextmanager
+def file_lock(lock: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `lock` (created if absent) for the block, or raise
+    `Locked` at once. The operating system releases it when the process ends, however it
+    ends (SIGKILL too), so a lock is never left stale; the file itself stays."""
+    handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise Locked(str(lock)) from error
+        yield
+    finally:
+        os.close(handle)
+
+
+def is_locked(lock: Path) -> bool:
+    """Whether a live process holds `lock` (False if the file is absent)."""
+    try:
+        with file_lock(lock):
+            return False
+    except Locked:
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def warehouse_lock_file(warehouse: Path) -> Path:
+    return warehouse.parent / f"{warehouse.name}.lock"
+
+
+@contextmanager
+def warehouse_lock(warehouse: Path) -> Iterator[None]:
+    """One build per warehouse at a time: a second is refused with one sentence."""
+    try:
+        with file_lock(warehouse_lock_file(warehouse)):
+            yield
+    except Locked:
+        raise UsageError(
+            f"another build of {warehouse} is running; wait for it to finish and try again"
+        ) from None
+
+
+# ---------------------------------------------------------------- a full disk
+_DISK_FULL = ("no space left on device", "disk full", "not enough space on the disk")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the disk is full, as an OSError or as the
+    text DuckDB, polars and pyarrow put in their own exceptions."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(text in str(current).lower() for text in _DISK_FULL):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -9,6 +9,7 @@ is the registry the validator and the warehouse build share.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,9 +69,19 @@ MATURITY_STATUSES = ("met", "partially_met", "not_met", "not_assessed")
 TRUE_TEXT = ("true", "TRUE", "True", "1")
 FALSE_TEXT = ("false", "FALSE", "False", "0")
 
-NAME_COLUMNS = frozenset(
-    {"forename", "surname", "first_name", "last_name", "given_name", "family_name",
-     "patient_name", "full_name", "name"}
+# A column names people when a word of its name is a compound such as `surname` or
+# `firstName`, or is `name(s)` on its own or after a word that makes it a person's name
+# (`patient_name`, `clinician_name`, `Given Name`). Organisations' names (`practice_name`,
+# `pcn_name`) and things' names (`file_name`, `service_name`) are not people.
+_PERSON_NAME_WORD = re.compile(
+    r"^(fore|sur|first|last|given|family|middle|maiden|christian|nick|birth|full)names?$"
+)
+_PERSON_QUALIFIERS = frozenset(
+    {"first", "last", "given", "family", "middle", "maiden", "christian", "nick", "birth",
+     "full", "preferred", "legal", "known", "patient", "patients", "person", "persons",
+     "people", "clinician", "doctor", "nurse", "staff", "carer", "contact", "kin",
+     "nok", "mother", "father", "parent", "user", "respondent", "member", "client", "sur",
+     "fore"}
 )  # fmt: skip
 UNKNOWN_LSOA = "UNKNOWN"
 
@@ -80,7 +91,12 @@ _WHOLE_NUMBER = r"^\d{1,18}$"
 _DECIMAL = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 _FINANCIAL_YEAR = r"^(\d{4})/(\d{2})$"
 _NHS_NUMBER_SHAPE = r"^\s*\d{3}[ -]?\d{3}[ -]?\d{4}\s*$"
-_FULL_POSTCODE = r"^\s*[A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][A-Za-z]{2}\s*$"
+# Digits of an NHS number may be grouped any way, the groups parted by white space, a dash
+# or a dot (`943 476 5919`, `943-476-5919`, `9 4 3 4 7 6 5 9 1 9`), anywhere in a text.
+_DIGIT_SEPARATOR = r"(?:\s*[-.]\s*|\s+)"
+_DIGIT_RUN = rf"\d+(?:{_DIGIT_SEPARATOR}\d+)*"
+_TEN_DIGITS = rf"\d(?:{_DIGIT_SEPARATOR}?\d){{9}}"
+_FULL_POSTCODE = r"(?i)\b[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}\b"
 _LSOA = r"^[EW]01\d{6}$"
 
 Validity = Callable[[pl.Expr], pl.Expr]
@@ -164,14 +180,56 @@ def is_nhs_number(text: pl.Expr) -> pl.Expr:
     return valid.fill_null(False)
 
 
+def nhs_numbers_in(values: pl.Series) -> pl.Series:
+    """True where a text holds a valid NHS number anywhere in it, in any grouping.
+
+    Each run of digit groups (groups parted by white space, a dash or a dot) is cut at its
+    group boundaries into every stretch of exactly ten digits, and each stretch is checked
+    by `is_nhs_number`: `on 2024 943 476 5919` holds one, a single run of eleven digits
+    holds none (it is some other number). Set-based: polars over the whole column."""
+    frame = pl.DataFrame({"text": values.cast(pl.String)}).with_row_index("row")
+    candidates = frame.filter(pl.col("text").str.contains(_TEN_DIGITS).fill_null(False))
+    if candidates.is_empty():
+        return pl.Series(values.name, [False] * len(values), dtype=pl.Boolean)
+    groups = pl.col("groups")
+    numbers = (
+        candidates.select("row", pl.col("text").str.extract_all(_DIGIT_RUN).alias("run"))
+        .explode("run")
+        .select("row", pl.col("run").str.extract_all(r"\d+").alias("groups"))
+        .with_columns(
+            groups.list.join("").alias("digits"),
+            groups.list.eval(pl.element().str.len_chars().cum_sum()).alias("ends"),
+        )
+        .filter(pl.col("digits").str.len_chars() >= 10)
+        .with_columns(pl.col("ends").list.eval(pl.element().shift(1, fill_value=0)).alias("start"))
+        .explode("start")
+        .filter(pl.col("ends").list.contains(pl.col("start") + 10))
+        .select("row", pl.col("digits").str.slice(pl.col("start"), 10).alias("number"))
+    )
+    found = numbers.filter(is_nhs_number(pl.col("number"))).get_column("row").unique()
+    flags = frame.select(pl.col("row").is_in(found.implode()).alias(values.name))
+    return flags.to_series()
+
+
 def is_full_postcode(text: pl.Expr) -> pl.Expr:
-    """A full UK postcode (outward and inward code), in any letter case and spacing."""
+    """Holds a full UK postcode (outward and inward code) anywhere, in any letter case and
+    spacing (`TS18 1AB`, `ts181ab`, `lives at TS18 1AB`)."""
     return text.str.contains(_FULL_POSTCODE).fill_null(False)
 
 
 def is_name_column(column: str) -> bool:
-    """A header that names people (forename, surname, name, ...)."""
-    return re.sub(r"[\s\-]+", "_", column.strip().lower()) in NAME_COLUMNS
+    """A header that names people, by pattern (see `_PERSON_NAME_WORD`): `surname`,
+    `FirstName`, `patient_surname`, `forenames`, `Given Name`, `name`; not `practice_name`."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column.strip())
+    tokens = [token for token in re.split(r"[^a-z0-9]+", words.lower()) if token]
+    for position, token in enumerate(tokens):
+        if _PERSON_NAME_WORD.match(token) or token in ("initials", "forename", "forenames"):
+            return True
+        if token in ("name", "names") and (
+            len(tokens) == 1 or (position > 0 and tokens[position - 1] in _PERSON_QUALIFIERS)
+        ):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- column kinds
@@ -185,6 +243,12 @@ class Field:
     message: str | None = None
     valid: Validity | None = None
     parse: Parser = lambda text: text
+    # plausibility (`plausibility_rules`): a date the row is about is never after the build
+    # date ("not_future"), and, for the column that dates the dataset's rows ("period"),
+    # never far from the rest of the file; a count is at most `per_patient` times the
+    # practice's registered list size
+    when: str | None = None
+    per_patient: int | None = None
 
 
 def text(nullable: bool = False) -> Field:
@@ -202,7 +266,7 @@ def code(values: tuple[str, ...], nullable: bool = False, described: str | None 
     )
 
 
-def date(nullable: bool = False) -> Field:
+def date(nullable: bool = False, when: str | None = None) -> Field:
     return Field(
         pl.Date(),
         nullable,
@@ -210,6 +274,7 @@ def date(nullable: bool = False) -> Field:
         "{column} must be a date written YYYY-MM-DD",
         lambda t: parse_iso_date(t).is_not_null(),
         parse_iso_date,
+        when,
     )
 
 
@@ -221,6 +286,7 @@ def month() -> Field:
         "{column} must be the first day of a month, written YYYY-MM-DD",
         lambda t: parse_iso_date(t).dt.day() == 1,
         parse_iso_date,
+        "period",
     )
 
 
@@ -232,6 +298,7 @@ def gpad_month() -> Field:
         "{column} must be the first day of a month, written 01JUL2024 or 2024-07-01",
         lambda t: parse_gpad_month(t).dt.day() == 1,
         parse_gpad_month,
+        "period",
     )
 
 
@@ -246,7 +313,9 @@ def booking_interval() -> Field:
     )
 
 
-def whole_number(nullable: bool = False, low: int = 0, high: int | None = None) -> Field:
+def whole_number(
+    nullable: bool = False, low: int = 0, high: int | None = None, per_patient: int | None = None
+) -> Field:
     def within(t: pl.Expr) -> pl.Expr:
         number = t.cast(pl.Int64, strict=False)
         inside = number >= low if high is None else number.is_between(low, high)
@@ -260,6 +329,7 @@ def whole_number(nullable: bool = False, low: int = 0, high: int | None = None) 
         f"{{column}} must be a whole number {bounds}",
         within,
         lambda t: t.cast(pl.Int64),
+        per_patient=per_patient,
     )
 
 
@@ -360,6 +430,11 @@ class SchemaContext:
     pcn_codes: frozenset[str] | None = None
     question_ids: frozenset[str] | None = None
     duplicate_keys: frozenset[str] | None = None
+    # plausibility: the build date, the dates holding the bulk of each "period" column of
+    # the file (`main_date_range`), and each practice's registered list size
+    today: dt.date | None = None
+    date_ranges: Mapping[str, tuple[dt.date, dt.date]] | None = None
+    list_sizes: Mapping[str, int] | None = None
 
 
 KEY_SEPARATOR = "\x1f"
@@ -508,6 +583,103 @@ def _pcn_staff_pcn_known(context: SchemaContext) -> pl.Expr:
     )
 
 
+# ---------------------------------------------------------------- plausibility
+FAR_MONTHS = 24
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` after (or before) `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def main_date_range(days: Mapping[dt.date, int]) -> tuple[dt.date, dt.date] | None:
+    """The dates holding the bulk of a file: its dates split wherever two consecutive ones
+    are more than `FAR_MONTHS` months apart, and the part with the most rows (the latest
+    on a tie). None when nothing is that far apart (every row is plausible)."""
+    ordered = sorted(days)
+    parts: list[list[dt.date]] = []
+    for day in ordered:
+        if parts and add_months(parts[-1][-1], FAR_MONTHS) >= dt.date(day.year, day.month, 1):
+            parts[-1].append(day)
+        else:
+            parts.append([day])
+    if len(parts) < 2:
+        return None
+    bulk = max(parts, key=lambda part: (sum(days[d] for d in part), part[-1]))
+    return bulk[0], bulk[-1]
+
+
+def plausibility_rules(spec: DatasetSpec, context: SchemaContext) -> tuple[RowRule, ...]:
+    """Rows dated after the build date, or far outside the rest of the file, and counts
+    larger than the practice's list size allows (docs/validation.md, "Plausibility")."""
+    rules: list[RowRule] = []
+    for column, kind in spec.fields.items():
+        if kind.when is not None and context.today is not None:
+            rules.append(_not_after(column, kind.parse, context.today))
+        bulk = (context.date_ranges or {}).get(column)
+        if kind.when == "period" and bulk is not None:
+            rules.append(_near_the_rest(spec.name, column, kind.parse, bulk, context.today))
+        if kind.per_patient is not None and spec.practice_column is not None:
+            rules.append(_within_list_size(column, spec.practice_column, kind.per_patient))
+    return tuple(rules)
+
+
+def _not_after(column: str, parse: Parser, today: dt.date) -> RowRule:
+    def build(_: SchemaContext) -> pl.Expr:
+        day = parse(pl.col(column))
+        return day.is_null() | (day <= today)
+
+    return RowRule(
+        f"{column}.not_after_build_date",
+        column,
+        f"{column} is after the build date ({today.isoformat()})",
+        _expr_test(build),
+    )
+
+
+def _near_the_rest(
+    dataset: str, column: str, parse: Parser, bulk: tuple[dt.date, dt.date], today: dt.date | None
+) -> RowRule:
+    first, last = bulk
+    low, high = add_months(first, -FAR_MONTHS), add_months(last, FAR_MONTHS + 1)
+
+    def build(_: SchemaContext) -> pl.Expr:
+        day = parse(pl.col(column))
+        future = (day > today) if today is not None else pl.lit(False)
+        return day.is_null() | future | ((day >= low) & (day < high))
+
+    return RowRule(
+        f"{column}.near_the_rest_of_the_file",
+        column,
+        f"{column} is far outside the rest of {dataset} ({first.isoformat()} to "
+        f"{last.isoformat()}, more than {FAR_MONTHS} months away)",
+        _expr_test(build),
+    )
+
+
+def _within_list_size(column: str, practice: str, per_patient: int) -> RowRule:
+    def build(context: SchemaContext) -> pl.Expr:
+        sizes = context.list_sizes or {}
+        size = pl.col(practice).replace_strict(
+            list(sizes), list(sizes.values()), default=None, return_dtype=pl.Int64
+        )
+        count = pl.col(column).cast(pl.Int64, strict=False)
+        return size.is_null() | count.is_null() | (count <= size * per_patient)
+
+    if per_patient == 1:
+        limit = "the practice's registered list size"
+    else:
+        limit = f"{per_patient} times the practice's registered list size"
+    return RowRule(
+        f"{column}.within_list_size",
+        column,
+        f"{column} is more than {limit}: implausible for one row of one month",
+        _expr_test(build),
+        needs="list_sizes",
+    )
+
+
 # ---------------------------------------------------------------- the registry
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -602,7 +774,7 @@ _SPECS = (
     _dataset(
         "registered_population",
         {
-            "extract_date": date(),
+            "extract_date": date(when="period"),
             "practice_code": text(),
             "lsoa_code": lsoa(),
             "sex": sex(),
@@ -641,7 +813,7 @@ _SPECS = (
             "NATIONAL_CATEGORY": text(),
             "TIME_BETWEEN_BOOK_AND_APPT": booking_interval(),
             "APPT_STATUS": code(APPT_STATUSES),
-            "COUNT_OF_APPOINTMENTS": whole_number(),
+            "COUNT_OF_APPOINTMENTS": whole_number(per_patient=1),
         },
         practice_column="GP_CODE",
     ),
@@ -649,7 +821,7 @@ _SPECS = (
         "gp_encounters",
         {
             "encounter_id": text(),
-            "encounter_date": date(),
+            "encounter_date": date(when="period"),
             "practice_code": text(),
             "patient_id": text(),
             "clinician_id": text(),
@@ -670,8 +842,8 @@ _SPECS = (
             "usual_gp_id": text(nullable=True),
             "ltc_count": whole_number(),
             "frailty": code(FRAILTY),
-            "registered_from": date(),
-            "registered_to": date(nullable=True),
+            "registered_from": date(when="not_future"),
+            "registered_to": date(nullable=True, when="not_future"),
         },
         record_key=("patient_id",),
         patient_level=True,
@@ -687,8 +859,8 @@ _SPECS = (
             "age_band": age_band(),
             "activity_type": code(ACTIVITY_TYPES),
             "acsc_category": code(ACSC_CATEGORIES),
-            "events": whole_number(),
-            "bed_days": whole_number(),
+            "events": whole_number(per_patient=1),
+            "bed_days": whole_number(per_patient=31),
             "cost_gbp": decimal(nullable=True),
         },
         optional=("cost_gbp",),
@@ -708,8 +880,8 @@ _SPECS = (
             "month": month(),
             "practice_code": text(),
             "service": code(COMMUNITY_SERVICES),
-            "contacts": whole_number(),
-            "patients": whole_number(),
+            "contacts": whole_number(per_patient=1),
+            "patients": whole_number(per_patient=1),
         },
     ),
     _dataset(
@@ -760,7 +932,7 @@ _SPECS = (
     _dataset(
         "workforce",
         {
-            "census_date": date(),
+            "census_date": date(when="period"),
             "practice_code": text(nullable=True),
             "pcn_code": text(nullable=True),
             "staff_group": code(STAFF_GROUPS),
@@ -796,7 +968,7 @@ _SPECS = (
             "status": code(MATURITY_STATUSES),
             "evidence": text(nullable=True),
             "evidence_url": text(nullable=True),
-            "assessed_on": date(),
+            "assessed_on": date(when="not_future"),
         },
         record_key=("assessment_period", "neighbourhood_code", "criterion_id"),
         practice_column=None,
@@ -855,19 +1027,19 @@ def _row_check(rule: RowRule, context: SchemaContext) -> pa.Check:
     return pa.Check(check, name=rule.rule_id, error=rule.message)
 
 
-def _identifier_check(found: Validity, rule: Rule, first_test: Validity | None = None) -> pa.Check:
-    """Passes rows where `found` is False; `first_test`, if given, is a cheap superset of it,
-    run over the whole column first so the full test runs only where something matched."""
+def _identifier_check(found: Callable[[pl.Series], pl.Series], rule: Rule) -> pa.Check:
+    """Passes rows where `found` (over the column's values) is False."""
 
     def check(data: pa.PolarsData) -> pl.LazyFrame:
-        value = pl.col(data.key)
-        if first_test is not None:
-            candidates = data.lazyframe.select(first_test(value).alias("ok")).collect()
-            if not candidates.get_column("ok").any():
-                return candidates.lazy().select(~pl.col("ok"))
-        return data.lazyframe.select((~found(value)).alias("ok"))
+        values = data.lazyframe.select(pl.col(data.key)).collect().to_series()
+        return pl.DataFrame({"ok": ~found(values)}).lazy()
 
     return pa.Check(check, name=rule.rule_id, error=rule.message)
+
+
+def postcodes_in(values: pl.Series) -> pl.Series:
+    """True where a text holds a full postcode (`is_full_postcode`)."""
+    return values.to_frame("text").select(is_full_postcode(pl.col("text"))).to_series()
 
 
 def dataset_schema(
@@ -889,7 +1061,7 @@ def dataset_schema(
             rule = Rule(f"{column}.{kind.rule}", kind.message.format(column=column), (column,))
             checks[column].append(_column_check(kind.valid, rule))
             rules[(column, rule.message)] = rule
-    for row_rule in spec.all_rules():
+    for row_rule in (*spec.all_rules(), *plausibility_rules(spec, context)):
         if not row_rule.applies(context):
             continue
         checks[row_rule.column].append(_row_check(row_rule, context))
@@ -897,12 +1069,10 @@ def dataset_schema(
         rules[(row_rule.column, row_rule.message)] = Rule(row_rule.rule_id, row_rule.message, shown)
     for column in (*spec.columns, *(c for c in header if c not in spec.columns)):
         checks.setdefault(column, [])
-        checks[column].append(
-            _identifier_check(is_nhs_number, NHS_NUMBER_RULE, looks_like_nhs_number)
-        )
+        checks[column].append(_identifier_check(nhs_numbers_in, NHS_NUMBER_RULE))
         rules[(column, NHS_NUMBER_RULE.message)] = NHS_NUMBER_RULE
         if spec.patient_level:
-            checks[column].append(_identifier_check(is_full_postcode, POSTCODE_RULE))
+            checks[column].append(_identifier_check(postcodes_in, POSTCODE_RULE))
             rules[(column, POSTCODE_RULE.message)] = POSTCODE_RULE
     columns = {
         column: pa.Column(

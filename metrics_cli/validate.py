@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import shutil
+import stat
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +27,16 @@ import pandera.errors
 import polars as pl
 import pyarrow.parquet as pq
 
+from metrics_cli import __version__
 from metrics_cli.errors import UsageError
+from metrics_cli.files import (
+    check_not_input,
+    check_replaceable,
+    csv_bytes,
+    replace_owned_directory,
+    safe_row,
+    write_csv,
+)
 from metrics_cli.schemas import (
     DATASETS,
     KEY_SEPARATOR,
@@ -35,9 +46,10 @@ from metrics_cli.schemas import (
     SchemaContext,
     dataset_schema,
     empty_frame,
-    is_full_postcode,
     is_name_column,
-    is_nhs_number,
+    main_date_range,
+    nhs_numbers_in,
+    postcodes_in,
     question_ids,
     to_canonical,
 )
@@ -136,7 +148,7 @@ class _Sink:
     def add(self, problem: Problem) -> None:
         """One file-level problem."""
         self.writer.writerow(
-            [problem.file, problem.row, problem.column, problem.value, problem.rule]
+            safe_row([problem.file, problem.row, problem.column, problem.value, problem.rule])
         )
         if len(self.problems) < REPORT_PROBLEM_LIMIT:
             self.problems.append(problem)
@@ -146,7 +158,7 @@ class _Sink:
         """Problems as a frame with PROBLEM_COLUMNS, written without a Python loop."""
         if frame.is_empty():
             return
-        self.handle.write(frame.select(PROBLEM_COLUMNS).write_csv(include_header=False))
+        self.handle.write(csv_bytes(frame.select(PROBLEM_COLUMNS), include_header=False).decode())
         room = REPORT_PROBLEM_LIMIT - len(self.problems)
         if room > 0:
             self.problems.extend(Problem(*row) for row in frame.head(room).iter_rows())
@@ -206,6 +218,9 @@ def _first_line(error: BaseException) -> str:
 
 
 _TEXT_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Null)
+# white space around a value is not part of it: ` A81001 ` is A81001, and two keys that
+# differ only by it are one key
+SPACE = " \t\r\n"
 
 
 def _supported(dtype: pl.DataType) -> bool:
@@ -233,7 +248,7 @@ def _as_text(dtype: pl.DataType, column: str) -> pl.Expr:
             .otherwise(value.cast(pl.String))
         )
     else:
-        text = value.cast(pl.String)
+        text = value.cast(pl.String).str.strip_chars(SPACE)
     return pl.when(text == "").then(None).otherwise(text).alias(column)
 
 
@@ -265,7 +280,7 @@ def _sql_text(column: str, dtype: pl.DataType | None) -> str:
     """DuckDB SQL giving the same text for a key column as `_as_text` does."""
     name = _sql_name(column)
     if dtype is None or isinstance(dtype, _TEXT_DTYPES):
-        return f"nullif(cast({name} as varchar), '')"
+        return f"nullif(trim(cast({name} as varchar), chr(32) || chr(9) || chr(13) || chr(10)), '')"
     if isinstance(dtype, pl.Date | pl.Datetime):
         return f"strftime(cast({name} as date), '%Y-%m-%d')"
     if isinstance(dtype, pl.Boolean):
@@ -312,6 +327,27 @@ def _repeated_keys(path: Path, key: tuple[str, ...], temp_dir: Path) -> frozense
         message = f"it could not be read to check repeated keys ({_first_line(error)})"
         raise _Unreadable(message) from error
     return frozenset(str(row[0]) for row in rows)
+
+
+def _date_ranges(
+    spec: DatasetSpec, path: Path, header: list[str], today: date | None
+) -> dict[str, tuple[date, date]]:
+    """For each column that dates the file's rows, the dates holding its bulk
+    (`main_date_range`), from the distinct dates of the whole file (future ones left out:
+    their own rule reports them). Columns with nothing far apart are left out."""
+    ranges: dict[str, tuple[date, date]] = {}
+    for column, kind in spec.fields.items():
+        if kind.when != "period" or column not in header:
+            continue
+        day = kind.parse(pl.col(column)).alias("day")
+        dated = _scan(path, header).select(day).drop_nulls()
+        if today is not None:
+            dated = dated.filter(pl.col("day") <= today)
+        found = dated.group_by("day").len().collect(engine="streaming")
+        bulk = main_date_range(dict(found.iter_rows()))
+        if bulk is not None:
+            ranges[column] = bulk
+    return ranges
 
 
 # ---------------------------------------------------------------- one chunk
@@ -432,11 +468,18 @@ def _described(failures: pl.DataFrame, rules: pl.DataFrame, frame: pl.DataFrame)
     return pl.concat(parts).sort(pl.col("position"), in_order, pl.col("rule_id"))
 
 
-def _masked(value: pl.Expr, patient_level: bool, identifier: pl.Expr) -> pl.Expr:
-    hidden = identifier | is_nhs_number(value)
+def _masked(problems: pl.DataFrame, patient_level: bool) -> pl.DataFrame:
+    """Problems with every value that is, or holds, a direct identifier withheld."""
+    values = problems.get_column("value")
+    hidden = problems.get_column("identifier") | nhs_numbers_in(values)
     if patient_level:
-        hidden = hidden | is_full_postcode(value)
-    return pl.when(hidden & value.is_not_null()).then(pl.lit(WITHHELD)).otherwise(value)
+        hidden = hidden | postcodes_in(values)
+    return problems.with_columns(
+        pl.when(hidden & values.is_not_null())
+        .then(pl.lit(WITHHELD))
+        .otherwise(values)
+        .alias("value")
+    )
 
 
 # ---------------------------------------------------------------- one file
@@ -485,7 +528,7 @@ class _Outputs:
         first = self.quarantine is None
         if self.quarantine is None:
             self.quarantine = self.quarantine_path.open("wb")
-        rows.write_csv(self.quarantine, include_header=first)
+        write_csv(rows, self.quarantine, include_header=first)
 
     def close(self) -> None:
         try:
@@ -547,11 +590,11 @@ def _check_chunk(
         progress.rows_loaded += chunk.height
         return
     described = _described(failures, rules, chunk)
-    problems = described.select(
+    problems = _masked(described, spec.patient_level).select(
         pl.lit(file_name).alias("file"),
         pl.col("row"),
         pl.col("shown").alias("column"),
-        _masked(pl.col("value"), spec.patient_level, pl.col("identifier")).alias("value"),
+        pl.col("value"),
         pl.col("message").alias("rule"),
     )
     sink.add_frame(problems)
@@ -655,6 +698,7 @@ def _validate_file(
         if spec.record_key is not None:
             repeated = _repeated_keys(path, spec.record_key, out_dir / ".duckdb_tmp")
             context = replace(context, duplicate_keys=repeated)
+        context = replace(context, date_ranges=_date_ranges(spec, path, header, context.today))
         built = dataset_schema(spec, context, tuple(header))
         rules = _rule_table(built)
         frame = _scan(path, header)
@@ -697,23 +741,62 @@ def _validate_file(
 
 
 # ---------------------------------------------------------------- the directory
-def _input_files(data_dir: Path, sink: _Sink) -> dict[str, list[Path]]:
+_COMPRESSED = (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".tgz")
+_OTHER_FORMATS = (".xlsx", ".xls", ".ods", ".tsv", ".txt", ".json", ".feather", ".arrow")
+
+
+def _named_like_a_dataset(path: Path) -> tuple[str, str | None] | None:
+    """(dataset, problem) for a directory entry named like a dataset; problem is None for a
+    readable `<dataset>.csv|.parquet` file. None for any other name."""
+    name = path.name
+    stem, dot, rest = name.partition(".")
+    dataset = stem.lower()
+    if not dot or dataset not in DATASETS:
+        return None
+    extension = "." + rest
+    lower = extension.lower()
+    if extension in (".csv", ".parquet") and stem == dataset:
+        try:
+            mode = path.stat().st_mode
+        except OSError as error:
+            return dataset, f"it cannot be read ({error.strerror})"
+        if stat.S_ISREG(mode):
+            return dataset, None
+        if stat.S_ISDIR(mode):
+            return dataset, "it is a directory, not a file"
+        return dataset, "it is not a regular file (a pipe, socket or device)"
+    if lower in (".csv", ".parquet"):
+        return dataset, (
+            f"the extension must be lower-case .csv or .parquet; rename it {dataset}{lower}"
+        )
+    for compressed in _COMPRESSED:
+        inner = lower.removesuffix(compressed)
+        if lower.endswith(compressed) and inner in (".csv", ".parquet", ""):
+            target = f"{dataset}{inner or '.csv'}"
+            return dataset, f"compressed files are not read; decompress it to {target}"
+    if lower in _OTHER_FORMATS:
+        return dataset, f"only .csv and .parquet files are read; save it as {dataset}.csv"
+    return None
+
+
+def _input_files(data_dir: Path, sink: _Sink) -> tuple[dict[str, list[Path]], dict[str, str]]:
+    """The dataset files of `data_dir`, and the datasets refused for a file named like them
+    that cannot be read (upper-case extension, compressed, a directory, a pipe)."""
     found: dict[str, list[Path]] = {}
+    refused: dict[str, str] = {}
     for path in sorted(data_dir.iterdir()):
-        if path.suffix not in (".csv", ".parquet") or not path.is_file():
+        named = _named_like_a_dataset(path)
+        if named is None:
+            if path.suffix in (".csv", ".parquet"):
+                sink.warnings.append(f"{path.name}: not an input dataset name; ignored")
             continue
-        if path.stem not in DATASETS:
-            sink.warnings.append(f"{path.name}: not an input dataset name; ignored")
-            continue
-        found.setdefault(path.stem, []).append(path)
-    return found
-
-
-def _clear_outputs(out_dir: Path) -> None:
-    for name in DATASETS:
-        (out_dir / f"{name}.parquet").unlink(missing_ok=True)
-        (out_dir / "quarantine" / f"{name}.csv").unlink(missing_ok=True)
-    (out_dir / "validation_results.parquet").unlink(missing_ok=True)
+        dataset, problem = named
+        if problem is None:
+            found.setdefault(dataset, []).append(path)
+        else:
+            sink.file_error(dataset, path.name, "file_unreadable", problem)
+            refused.setdefault(dataset, path.name)
+    return found, refused
 
 
 def _organisation_codes(counts: DatasetCounts) -> tuple[frozenset[str], frozenset[str]]:
@@ -723,6 +806,20 @@ def _organisation_codes(counts: DatasetCounts) -> tuple[frozenset[str], frozense
         frozenset(loaded.get_column("practice_code").drop_nulls().to_list()),
         frozenset(loaded.get_column("pcn_code").drop_nulls().to_list()),
     )
+
+
+def _list_sizes(counts: DatasetCounts) -> dict[str, int]:
+    """Each practice's registered list size: its largest total over the extracts."""
+    assert counts.loaded_path is not None
+    totals = (
+        pl.scan_parquet(counts.loaded_path)
+        .group_by("practice_code", "extract_date")
+        .agg(pl.col("patients").sum())
+        .group_by("practice_code")
+        .agg(pl.col("patients").max())
+        .collect()
+    )
+    return {str(code): int(size) for code, size in totals.iter_rows()}
 
 
 def _record_counts(counts: DatasetCounts, sink: _Sink) -> None:
@@ -748,24 +845,57 @@ def validate_directory(
     *,
     chunk_rows: int = CHUNK_ROWS,
     catalogue: Path | None = None,
+    today: date | None = None,
 ) -> ValidationReport:
-    """Check every input file in `data_dir`; write the validated files to `out_dir`."""
+    """Check every input file in `data_dir`; write the validated files to `out_dir`.
+
+    `out_dir` is a directory this command owns: it must be new, empty or an earlier output
+    of `nbhd validate` (its manifest says so), and it may not be, hold or lie inside the
+    input directory. It is written beside itself and replaces the old one only when
+    complete. `today` is the build date the plausibility rules use (default: today)."""
     if not data_dir.is_dir():
         raise UsageError(f"there is no input directory at {data_dir}")
+    check_not_input(out_dir, [data_dir], "--out")
+    check_replaceable(out_dir, WRITTEN_BY, "--out")
     catalogue = catalogue or load_settings().project_dir / "seeds" / "metric_catalogue.csv"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "quarantine").mkdir(exist_ok=True)
-    _clear_outputs(out_dir)
+    today = today or date.today()
+    written: list[ValidationReport] = []
+
+    def write(staging: Path) -> None:
+        written.append(_validate_into(data_dir, staging, chunk_rows, catalogue, today))
+
+    manifest = {"code_version": __version__, "data_dir": str(data_dir.resolve()), "today": today}
+    replace_owned_directory(out_dir, WRITTEN_BY, write, manifest, "--out")
+    report = written[0]
+    datasets = {
+        name: replace(counts, loaded_path=out_dir / counts.loaded_path.name)
+        if counts.loaded_path is not None
+        else counts
+        for name, counts in report.datasets.items()
+    }
+    return replace(report, out_dir=out_dir, datasets=datasets)
+
+
+WRITTEN_BY = "nbhd validate"
+
+
+def _validate_into(
+    data_dir: Path, out_dir: Path, chunk_rows: int, catalogue: Path, today: date
+) -> ValidationReport:
+    (out_dir / "quarantine").mkdir(parents=True, exist_ok=True)
     datasets: dict[str, DatasetCounts] = {}
     with (out_dir / "problems.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(PROBLEM_COLUMNS)
         sink = _Sink(handle, writer)
-        files = _input_files(data_dir, sink)
-        context = SchemaContext(question_ids=question_ids(catalogue))
+        files, misnamed = _input_files(data_dir, sink)
+        context = SchemaContext(question_ids=question_ids(catalogue), today=today)
         unchecked_practices = False
         for name, spec in DATASETS.items():
             paths = files.get(name, [])
+            if name in misnamed:
+                datasets[name] = DatasetCounts(name, misnamed[name], 0, 0, 0, refused=True)
+                continue
             if len(paths) > 1:
                 both = " and ".join(p.name for p in paths)
                 message = f"both {both} are present: keep one"
@@ -790,6 +920,8 @@ def validate_directory(
             if name == "organisations" and counts.loaded_path is not None:
                 practices, pcns = _organisation_codes(counts)
                 context = replace(context, practice_codes=practices, pcn_codes=pcns)
+            if name == "registered_population" and counts.loaded_path is not None:
+                context = replace(context, list_sizes=_list_sizes(counts))
         if unchecked_practices:
             sink.warnings.append(
                 "practice codes were not checked against organisations, which did not load"

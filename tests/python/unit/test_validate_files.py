@@ -53,7 +53,7 @@ POPULATION = {
     "lsoa_code": "E01012345",
     "sex": "F",
     "age_band": "0-4",
-    "patients": "10",
+    "patients": "100",
 }
 
 

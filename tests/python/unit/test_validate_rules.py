@@ -45,7 +45,7 @@ GOOD: dict[str, dict[str, str | None]] = {
         "lsoa_code": "E01012345",
         "sex": "F",
         "age_band": "0-4",
-        "patients": "10",
+        "patients": "100",
     },
     "lsoa_deprivation": {"lsoa_code": "E01012345", "imd_decile": "3", "imd_rank": "9000"},
     "weighted_population": {
