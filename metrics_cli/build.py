@@ -5,7 +5,12 @@ replaces the old one (``os.replace``) only when every model and test has passed.
 build deletes its new file and leaves the last good warehouse readable. Everything a build
 writes is inside its own temporary `.nbhd-build-*` directory beside the warehouse (DuckDB's
 spill files too), and that directory is removed however the build ends, including when it
-is stopped by SIGTERM or SIGINT; the tool never deletes anything it did not create.
+is stopped by SIGTERM or SIGINT; one left by a build killed outright (SIGKILL, power cut)
+is swept by the next build in that directory. The tool never deletes anything it did not
+create: arguments are checked before any work (`check_arguments`), so the warehouse, its
+`validation/` report directory and dbt's `dbt/` directory are never an input or inside
+one, and `validation/` is replaced only if `nbhd validate` wrote it. One build per
+warehouse runs at a time (a lock file beside it); a full disk is one sentence.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -30,13 +35,36 @@ import duckdb
 import polars as pl
 
 from metrics_cli import __version__
-from metrics_cli.errors import DataError, NbhdError, UsageError
+from metrics_cli.dbt_vars import checked_vars
+from metrics_cli.errors import DataError, DiskFull, NbhdError, UsageError
+from metrics_cli.files import (
+    MANIFEST,
+    check_not_input,
+    check_replaceable,
+    check_writable_path,
+    file_lock,
+    is_disk_full,
+    is_duckdb_file,
+    is_locked,
+    replace_owned_directory,
+    says_disk_full,
+    warehouse_lock,
+)
 from metrics_cli.schemas import DATASETS
 from metrics_cli.settings import Settings, load_settings
-from metrics_cli.validate import ValidationReport, format_report, validate_directory
+from metrics_cli.validate import (
+    WRITTEN_BY,
+    ValidationReport,
+    format_report,
+    validate_directory,
+)
 
 DBT_ENV_WAREHOUSE = "NBHD_DBT_DUCKDB_PATH"
 DBT_ENV_MEMORY_LIMIT = "NBHD_DUCKDB_MEMORY_LIMIT"
+WORK_PREFIX = ".nbhd-build-"
+WORK_LOCK = ".lock"
+# a `.nbhd-build-*` directory without a lock file (an older version's) is stale after this
+STALE_UNLOCKED_SECONDS = 24 * 3600
 
 
 class BuildStopped(NbhdError):
@@ -75,44 +103,95 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def parse_vars(raw: Mapping[str, str]) -> dict[str, Any]:
-    """Values given on the command line as text: JSON scalars (`true`, `2`, `null`) are read
-    as such, anything else is kept as text (`2023/24`)."""
-    return {key: _scalar(value) for key, value in raw.items()}
-
-
-def _scalar(text: str) -> Any:
-    if text == "":
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def build(data_dir: Path, warehouse: Path, vars_text: Mapping[str, str]) -> BuildResult:
     """Validate `data_dir`, build a new warehouse with dbt, and replace `warehouse` on success."""
-    if not data_dir.is_dir():
-        raise UsageError(f"input directory {data_dir} does not exist")
-    dbt_vars = parse_vars(vars_text)
-    if dbt_vars.get("maturity_matrix_dir"):
-        matrix_dir = Path(str(dbt_vars["maturity_matrix_dir"])).resolve()
-        dbt_vars["maturity_matrix_dir"] = str(matrix_dir)
+    dbt_vars = checked_vars(vars_text)
+    warehouse = check_arguments(data_dir, warehouse)
     _check_matrix_var(dbt_vars)
-    warehouse = warehouse.resolve()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with _stopped_by_signals():
-        work = Path(tempfile.mkdtemp(prefix=".nbhd-build-", dir=warehouse.parent))
+    with warehouse_lock(warehouse), _stopped_by_signals(), _disk_full_reported(warehouse):
+        sweep_stale_work(warehouse.parent)
+        work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=warehouse.parent))
         try:
-            return _build_in(work, data_dir, warehouse, dbt_vars)
+            with file_lock(work / WORK_LOCK):
+                return _build_in(work, data_dir, warehouse, dbt_vars)
         except _Signalled as stopped:
             raise BuildStopped(
                 f"the build was stopped ({stopped}); its temporary directory was removed "
                 "and the previous warehouse is untouched"
             ) from None
         finally:
-            _keep_reports(work, warehouse.parent / "validation")
             shutil.rmtree(work, ignore_errors=True)
+
+
+def reports_dir(warehouse: Path) -> Path:
+    """Where a build keeps its validation report: `validation/` beside the warehouse."""
+    return warehouse.parent / "validation"
+
+
+def check_arguments(data_dir: Path, warehouse: Path) -> Path:
+    """Refuse, before any work, a build that could lose a file it did not create; return
+    the warehouse path resolved."""
+    if not data_dir.is_dir():
+        raise UsageError(f"input directory {data_dir} does not exist")
+    if warehouse.is_dir():
+        raise UsageError(f"--warehouse {warehouse} is a directory, not a DuckDB warehouse")
+    check_writable_path(warehouse, "--warehouse", directory=False)
+    if warehouse.exists() and not is_duckdb_file(warehouse):
+        raise UsageError(
+            f"--warehouse {warehouse} is not a DuckDB warehouse, and a build would replace it"
+        )
+    resolved = warehouse.expanduser().resolve()
+    check_not_input(resolved, [data_dir], "--warehouse")
+    for kept, what in (
+        (reports_dir(resolved), "validation report"),
+        (resolved.parent / "dbt", "dbt log"),
+    ):
+        check_not_input(kept, [data_dir], f"--warehouse {warehouse} keeps its {what} in")
+    check_replaceable(
+        reports_dir(resolved), WRITTEN_BY, f"--warehouse {warehouse} keeps its validation report in"
+    )
+    return resolved
+
+
+def sweep_stale_work(directory: Path) -> list[Path]:
+    """Remove the `.nbhd-build-*` directories of builds that ended without cleaning up (a
+    SIGKILL): their lock file is held by no process. A directory whose build is running
+    holds its lock and is kept; one with no lock file is kept unless a day old."""
+    swept = []
+    for work in sorted(directory.glob(f"{WORK_PREFIX}*")):
+        if not work.is_dir() or work.is_symlink():
+            continue
+        lock = work / WORK_LOCK
+        if lock.is_file():
+            stale = not is_locked(lock)
+        else:
+            stale = time.time() - work.stat().st_mtime > STALE_UNLOCKED_SECONDS
+        if stale:
+            shutil.rmtree(work, ignore_errors=True)
+            swept.append(work)
+    return swept
+
+
+@contextmanager
+def _disk_full_reported(warehouse: Path) -> Iterator[None]:
+    """A full disk, wherever it is met (Python, DuckDB, polars, dbt), is one sentence."""
+    try:
+        yield
+    except NbhdError:
+        raise
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        raise _disk_full(warehouse, str(error) or type(error).__name__) from error
+
+
+def _disk_full(warehouse: Path, detail: str) -> DiskFull:
+    first = detail.strip().splitlines()[0] if detail.strip() else "no space left"
+    return DiskFull(
+        f"the disk holding {warehouse.parent} is full ({first}); the build stopped, "
+        "removed its temporary files and left the previous warehouse untouched"
+    )
 
 
 @contextmanager
@@ -135,15 +214,19 @@ def _stopped_by_signals() -> Iterator[None]:
 
 
 def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, Any]) -> BuildResult:
-    """The build proper, writing only inside `work`."""
+    """The build proper, writing only inside `work` until the end: the validation report
+    replaces `validation/` beside the warehouse once validation is over, and the new
+    warehouse replaces the old one once dbt has passed."""
     started = time.perf_counter()
     report = validate_directory(data_dir, work / "validated")
     seconds_validate = time.perf_counter() - started
+    reports = reports_dir(warehouse)
+    _keep_reports(work / "validated", reports)
     if report.has_file_errors:
         raise DataError(
             "the input has file-level errors, so the warehouse was not touched:\n"
-            + format_report(report),
-            where=str(work / "validated" / "problems.csv"),
+            + format_report(replace(report, out_dir=reports)),
+            where=str(reports / "problems.csv"),
         )
     new_file = work / "warehouse.duckdb"
     started = time.perf_counter()
@@ -152,13 +235,16 @@ def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, A
     started = time.perf_counter()
     failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt")
     seconds_dbt = time.perf_counter() - started
+    full = [failure for failure in failures if says_disk_full(failure)]
+    if full:  # every model after the first failed for the same reason: report it once
+        raise _disk_full(warehouse, full[0])
     if not failures:
         os.replace(new_file, warehouse)
         _remember(warehouse)
     return BuildResult(
         ok=not failures,
         warehouse=warehouse,
-        validation=report,
+        validation=replace(report, out_dir=reports),
         seconds_validate=seconds_validate,
         seconds_dbt=seconds_dbt,
         dbt_failures=tuple(failures),
@@ -175,22 +261,22 @@ def _check_matrix_var(dbt_vars: Mapping[str, Any]) -> None:
         validate_matrix(Path(str(matrix_dir)))
 
 
-def _keep_reports(work: Path, destination: Path) -> None:
-    """Keep the validation report, quarantine and problem list beside the warehouse."""
-    validated = work / "validated"
-    if not validated.is_dir():
-        return
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.mkdir(parents=True)
-    for item in validated.iterdir():
-        if item.suffix == ".parquet" and item.stem in DATASETS:
-            continue
-        target = destination / item.name
-        if item.is_dir():
-            shutil.copytree(item, target)
-        else:
-            shutil.copy2(item, target)
+def _keep_reports(validated: Path, destination: Path) -> None:
+    """The validation report, quarantine and problem list (not the validated datasets)
+    replace `destination` whole, which only a build or `nbhd validate` wrote."""
+
+    def copy(staging: Path) -> None:
+        for item in validated.iterdir():
+            if item.suffix == ".parquet" and item.stem in DATASETS:
+                continue
+            if item.is_dir():
+                shutil.copytree(item, staging / item.name)
+            else:
+                shutil.copy2(item, staging / item.name)
+
+    manifest = json.loads((validated / MANIFEST).read_text(encoding="utf-8"))
+    manifest.pop("written_by", None)
+    replace_owned_directory(destination, WRITTEN_BY, copy, manifest, "--warehouse")
 
 
 def _remember(warehouse: Path) -> None:

@@ -12,15 +12,42 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from metrics_cli.errors import NbhdError, UsageError
+from metrics_cli.files import (
+    check_not_input,
+    check_warehouse_to_read,
+    check_writable_path,
+    is_disk_full,
+)
 from metrics_cli.settings import load_settings
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _warehouse(args: argparse.Namespace) -> Path:
-    """The warehouse named on the command line, else the one `nbhd build` wrote last."""
+    """The warehouse named on the command line, else the one `nbhd build` wrote last; it
+    must be an existing DuckDB file."""
     chosen: Path | None = getattr(args, "warehouse", None)
-    return chosen if chosen is not None else load_settings().warehouse
+    warehouse = chosen if chosen is not None else load_settings().warehouse
+    check_warehouse_to_read(warehouse)
+    return warehouse
+
+
+# commands whose --out names a file; every other --out (and --into) is a directory
+_FILE_OUTPUTS = frozenset({"submit"})
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Usage errors in the paths given, found before any work: an output under a file, a
+    file where a directory goes (or the reverse), an output over an input."""
+    for option in ("out", "into"):
+        path: Path | None = getattr(args, option, None)
+        if path is not None:
+            directory = args.command not in _FILE_OUTPUTS
+            check_writable_path(path, f"--{option}", directory=directory)
+    inputs = [p for p in (getattr(args, "data", None), getattr(args, "data_dir", None)) if p]
+    out: Path | None = getattr(args, "out", None)
+    if out is not None and inputs:
+        check_not_input(out, inputs, "--out")
 
 
 def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
@@ -248,15 +275,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
+        check_paths(args)
         return handler(args)
     except NbhdError as error:
         if args.debug:
             traceback.print_exc()
         print(f"nbhd: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        # a path the checks above could not foresee (permissions, a full disk, a file
+        # removed meanwhile): one sentence, exit 2 (an environment error)
+        if args.debug:
+            traceback.print_exc()
+        print(f"nbhd: {_os_error(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("nbhd: interrupted", file=sys.stderr)
         return 2
+    except Exception as error:
+        # DuckDB, polars and pyarrow report a full disk in their own exception types
+        if not is_disk_full(error) or args.debug:
+            raise
+        print(f"nbhd: the disk is full ({str(error).splitlines()[0]})", file=sys.stderr)
+        return 2
+
+
+def _os_error(error: OSError) -> str:
+    if is_disk_full(error):
+        return f"the disk is full ({error.strerror or error}); nothing was replaced"
+    reason = (error.strerror or str(error)).rstrip(".")
+    where = f": {error.filename}" if error.filename else ""
+    return f"{reason}{where}".replace("\n", " ")
 
 
 if __name__ == "__main__":

@@ -25,3 +25,9 @@ class DataError(NbhdError):
     """The data has problems the user must fix: exit code 1."""
 
     exit_code = 1
+
+
+class DiskFull(NbhdError):
+    """The disk filled up: an environment error, exit code 2, reported once."""
+
+    exit_code = 2

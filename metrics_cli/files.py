@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 import uuid
@@ -30,6 +31,13 @@ FORMULA_START = "=+-@\t\r"
 _FORMULA_CELL = r"^[ \t\r\n]*[=+\-@\t\r]"
 # ... except a plain number such as -12.5 or +3, which no spreadsheet runs as a formula.
 _PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+CSV_SAFETY_NOTE = (
+    "Safe to open in a spreadsheet: a text cell that would start a formula (one beginning, "
+    "after any spaces, with `=`, `+`, `-`, `@`, a tab or a carriage return, other than a "
+    "plain number such as `-1.5`) is written with a leading apostrophe (`'`), as OWASP "
+    "advises against CSV injection, so spreadsheets show it as text. Parquet files hold "
+    "the values unchanged."
+)
 
 
 # ---------------------------------------------------------------- spreadsheet-safe CSV
@@ -240,6 +248,11 @@ def warehouse_lock(warehouse: Path) -> Iterator[None]:
 _DISK_FULL = ("no space left on device", "disk full", "not enough space on the disk")
 
 
+def says_disk_full(text: str) -> bool:
+    """Whether an error's text says the disk is full."""
+    return any(words in text.lower() for words in _DISK_FULL)
+
+
 def is_disk_full(error: BaseException) -> bool:
     """Whether `error` (or what caused it) says the disk is full, as an OSError or as the
     text DuckDB, polars and pyarrow put in their own exceptions."""
@@ -249,7 +262,28 @@ def is_disk_full(error: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        if any(text in str(current).lower() for text in _DISK_FULL):
+        if says_disk_full(str(current)):
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """Whether `path` is a DuckDB database file (its header says `DUCK` at byte 8)."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # never open a pipe: it would block
+            return False
+        with path.open("rb") as handle:
+            return handle.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
+def check_warehouse_to_read(warehouse: Path, option: str = "--warehouse") -> None:
+    """A warehouse a command reads must be an existing DuckDB file: one sentence if not."""
+    if warehouse.is_dir():
+        raise UsageError(f"{option} {warehouse} is a directory, not a DuckDB warehouse")
+    if not warehouse.exists():
+        raise UsageError(f"no warehouse at {warehouse}; run `nbhd build` first")
+    if not is_duckdb_file(warehouse):
+        raise UsageError(f"{option} {warehouse} is not a DuckDB warehouse")

@@ -35,7 +35,7 @@ import polars as pl
 
 from metrics_cli import __version__
 from metrics_cli.errors import DataError, UsageError
-from metrics_cli.files import atomic_path
+from metrics_cli.files import atomic_path, csv_bytes, safe_cell, write_csv
 
 RETURN_FORMAT = "nbhd-return"
 RETURN_VERSION = 1
@@ -513,7 +513,7 @@ def _write_bundle(
     files: dict[str, bytes] = {}
     entries: dict[str, dict[str, object]] = {}
     for name in sorted(frames):
-        data = frames[name].write_csv().encode("utf-8")
+        data = csv_bytes(frames[name])
         files[f"{name}.csv"] = data
         entries[name] = {
             "file": f"{name}.csv",
@@ -1065,15 +1065,15 @@ def _stage_dataset(
                         pl.col(c) if c in frame.columns else pl.lit(None, dtype=pl.Utf8).alias(c)
                         for c in header
                     )
-                    handle.write(ordered.write_csv(include_header=False).encode("utf-8"))
+                    handle.write(csv_bytes(ordered, include_header=False))
             return temporary
         existing = read_text(target)
         kept = _without_slices(with_slices(existing, spec), removals).drop(
             "_owner", "_slice", "_period_end"
         )
-        pl.concat([kept, *additions], how="diagonal").write_csv(temporary)
+        write_csv(pl.concat([kept, *additions], how="diagonal"), temporary)
         return temporary
-    pl.concat(additions, how="diagonal").write_csv(temporary)
+    write_csv(pl.concat(additions, how="diagonal"), temporary)
     return temporary
 
 
@@ -1115,7 +1115,7 @@ def _csv_bytes(
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     if header:
         writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 

@@ -33,6 +33,7 @@ from metrics_cli.files import (
     check_not_input,
     check_replaceable,
     csv_bytes,
+    is_disk_full,
     replace_owned_directory,
     safe_row,
     write_csv,
@@ -706,6 +707,8 @@ def _validate_file(
             _check_chunk(spec, built, rules, chunk, header, file_name, outputs, progress, sink)
     except (_Unreadable, pl.exceptions.PolarsError, OSError) as error:
         outputs.discard()
+        if is_disk_full(error):  # not the file's fault: the whole command stops
+            raise
         message = f"unreadable: {_first_line(error)}"
         sink.file_error(spec.name, file_name, "file_unreadable", message)
         return DatasetCounts(spec.name, file_name, progress.rows_read, 0, progress.rows_read, True)

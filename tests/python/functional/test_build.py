@@ -175,7 +175,7 @@ def test_planted_shift_to_community_spend(tiny_warehouse: Path) -> None:
 
 
 def test_failed_build_leaves_the_last_good_warehouse(
-    tiny_warehouse: Path, tiny_data: Path, tmp_path: Path
+    tiny_warehouse: Path, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy2(tiny_warehouse, warehouse)
@@ -189,7 +189,9 @@ def test_failed_build_leaves_the_last_good_warehouse(
         build(broken, warehouse, {})
     assert _digest(warehouse) == before
 
-    # a dbt failure: a var that makes a model's SQL invalid
+    # a dbt failure: a var that makes a model's SQL invalid (`nbhd build` refuses such a
+    # value before any work; here it is let through to make dbt fail)
+    monkeypatch.setattr("metrics_cli.build.checked_vars", dict)
     result = build(tiny_data, warehouse, {"funding_need_weight": "not-a-number"})
     assert not result.ok
     assert result.dbt_failures

@@ -361,3 +361,30 @@ def test_validate_replaces_its_own_earlier_output(tmp_path: Path) -> None:
     assert not first.has_problems and not second.has_problems
     assert (tmp_path / "out" / "manifest.json").is_file()
     assert (tmp_path / "out" / "organisations.parquet").is_file()
+
+
+def test_a_full_disk_during_validate_is_one_sentence_and_keeps_the_last_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import pyarrow.parquet as pq
+
+    data = inputs(tmp_path)
+    write(data, "gp_encounters", [encounter(1)])
+    out = tmp_path / "out"
+    assert main(["validate", str(data), "--out", str(out)]) == 0
+    before = snapshot(out)
+    capsys.readouterr()
+
+    def disk_full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", disk_full)
+    code = main(["validate", str(data), "--out", str(out)])
+
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error == "nbhd: the disk is full (No space left on device); nothing was replaced\n"
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no staging left

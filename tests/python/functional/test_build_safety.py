@@ -1,0 +1,212 @@
+"""`nbhd build` only ever deletes what it created (issue 14, cases 1, 6, 7 and 9).
+
+Most of these builds stop before dbt (a refused argument, or a file-level error in the
+input), so they take a second; the SIGKILL test runs a real build until it is killed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from metrics_cli import build as build_module
+from metrics_cli.build import build
+from metrics_cli.cli import main
+from metrics_cli.errors import DataError, NbhdError, UsageError
+from metrics_cli.files import file_lock, warehouse_lock
+
+POPULATION = (
+    "extract_date,practice_code,lsoa_code,sex,age_band,patients\n"
+    "2024-04-01,A81001,E01012345,F,0-4,10\n"
+)
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def broken_inputs(directory: Path) -> Path:
+    """An input directory with a file-level error (organisations missing): a build stops
+    after validation, before it loads anything."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "registered_population.csv").write_text(POPULATION, encoding="utf-8")
+    (directory / "spend.parquet").write_bytes(b"PAR1 not really")
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NBHD_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+# ---------------------------------------------------------------- case 1
+def test_a_build_never_deletes_an_input_directory_named_validation(tmp_path: Path) -> None:
+    data = broken_inputs(tmp_path / "validation")
+    before = snapshot(data)
+
+    with pytest.raises(UsageError, match="--warehouse"):
+        build(data, tmp_path / "w.duckdb", {})
+
+    assert snapshot(data) == before
+
+
+def test_a_build_never_overwrites_an_input_file_with_a_warehouse(tmp_path: Path) -> None:
+    data = broken_inputs(tmp_path / "data")
+    (data / "spend.csv").write_text("financial_year\n", encoding="utf-8")
+    (data / "spend.parquet").unlink()
+    before = snapshot(data)
+
+    for warehouse in (data / "spend.csv", data / "w.duckdb"):
+        with pytest.raises(UsageError):
+            build(data, warehouse, {})
+        assert snapshot(data) == before
+    assert sorted(p.name for p in data.iterdir()) == sorted(before)
+
+
+def test_a_build_never_replaces_a_validation_directory_it_did_not_write(tmp_path: Path) -> None:
+    data = broken_inputs(tmp_path / "data")
+    mine = tmp_path / "validation"
+    mine.mkdir()
+    (mine / "notes.docx").write_bytes(b"my own notes")
+
+    with pytest.raises(UsageError, match="not written by nbhd"):
+        build(data, tmp_path / "w.duckdb", {})
+
+    assert snapshot(mine) == {"notes.docx": b"my own notes"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".nbhd-build-")]
+
+
+def test_the_validation_report_of_a_stopped_build_is_where_the_message_says(
+    tmp_path: Path,
+) -> None:
+    """Case 9: the build printed the path of a problems file it had already deleted."""
+    data = broken_inputs(tmp_path / "data")
+
+    with pytest.raises(DataError) as raised:
+        build(data, tmp_path / "w.duckdb", {})
+
+    assert raised.value.where == str(tmp_path / "validation" / "problems.csv")
+    assert Path(raised.value.where).is_file()
+    assert (tmp_path / "validation" / "manifest.json").is_file()
+    # a second run replaces the report it wrote itself
+    with pytest.raises(DataError):
+        build(data, tmp_path / "w.duckdb", {})
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# ---------------------------------------------------------------- case 6
+def test_a_second_build_of_one_warehouse_is_refused(tmp_path: Path, state: Path) -> None:
+    data = broken_inputs(tmp_path / "data")
+    warehouse = tmp_path / "w.duckdb"
+
+    with warehouse_lock(warehouse), pytest.raises(UsageError) as raised:
+        build(data, warehouse, {})
+
+    assert str(raised.value) == (
+        f"another build of {warehouse} is running; wait for it to finish and try again"
+    )
+    assert not (tmp_path / "validation").exists()
+    assert not (state / "last_warehouse").exists()
+
+
+def test_a_failed_build_never_moves_the_last_warehouse_pointer(tmp_path: Path, state: Path) -> None:
+    state.mkdir()
+    (state / "last_warehouse").write_text("/somewhere/good.duckdb")
+    with pytest.raises(DataError):
+        build(broken_inputs(tmp_path / "data"), tmp_path / "w.duckdb", {})
+    assert (state / "last_warehouse").read_text() == "/somewhere/good.duckdb"
+
+
+# ---------------------------------------------------------------- case 7
+def test_stale_build_directories_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    stale = tmp_path / ".nbhd-build-stale"
+    stale.mkdir()
+    (stale / "validated").mkdir()
+    (stale / "validated" / "patients.parquet").write_bytes(b"patient-level rows")
+    (stale / ".lock").touch()
+    live = tmp_path / ".nbhd-build-live"
+    live.mkdir()
+    other = tmp_path / ".nbhd-build-notes"  # not ours: no lock file, and recent
+    other.mkdir()
+
+    with file_lock(live / ".lock"), pytest.raises(DataError):
+        build(broken_inputs(tmp_path / "data"), tmp_path / "w.duckdb", {})
+
+    assert not stale.exists()
+    assert live.is_dir() and other.is_dir()
+
+
+def test_a_full_disk_is_one_sentence_and_leaves_the_last_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = broken_inputs(tmp_path / "data")
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(DataError):
+        build(data, warehouse, {})
+    report = snapshot(tmp_path / "validation")
+
+    calls = []
+
+    def disk_full(*_: object, **__: object) -> None:
+        calls.append(1)
+        raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+
+    monkeypatch.setattr(build_module, "validate_directory", disk_full)
+    code = main(["build", "--data", str(data), "--warehouse", str(warehouse)])
+
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert error.startswith(f"nbhd: the disk holding {tmp_path} is full")
+    assert snapshot(tmp_path / "validation") == report
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".nbhd-build-")]
+    assert calls == [1]
+
+
+def test_an_oserror_for_a_full_disk_is_recognised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(build_module, "validate_directory", disk_full)
+    with pytest.raises(NbhdError, match="is full"):
+        build(broken_inputs(tmp_path / "data"), tmp_path / "w.duckdb", {})
+
+
+@pytest.mark.slow
+def test_a_build_killed_outright_is_swept_by_the_next(tiny_data: Path, tmp_path: Path) -> None:
+    """SIGKILL cannot be caught: the next build removes what the killed one left."""
+    environment = {**os.environ, "NBHD_STATE_DIR": str(tmp_path / "state")}
+    command = [sys.executable, "-m", "metrics_cli.cli", "build", "--data", str(tiny_data)]
+    process = subprocess.Popen(
+        [*command, "--warehouse", str(tmp_path / "w.duckdb")],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob(".nbhd-build-*/validated/*")):
+        assert process.poll() is None
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    assert list(tmp_path.glob(".nbhd-build-*")), "the killed build left nothing to sweep"
+
+    with pytest.raises(DataError):
+        build(broken_inputs(tmp_path / "data"), tmp_path / "w.duckdb", {})
+
+    assert not list(tmp_path.glob(".nbhd-build-*"))
