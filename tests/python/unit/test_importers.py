@@ -35,7 +35,7 @@ def population(directory: Path, practice: str = "A81001") -> None:
     """A one-row registered_population, so the directory has both required datasets."""
     (directory / "registered_population.csv").write_text(
         "extract_date,practice_code,lsoa_code,sex,age_band,patients\n"
-        f"2024-04-01,{practice},E01012345,F,0-4,10\n",
+        f"2024-04-01,{practice},E01012345,F,0-4,10000\n",
         encoding="utf-8",
     )
 
