@@ -126,11 +126,30 @@ def is_owned(directory: Path, written_by: str | None = None) -> bool:
     return written_by is None or manifest["written_by"] == written_by
 
 
+# What versions before the manifest wrote: such a directory, holding nothing else, is
+# recognised as the tool's own (so an existing `demo/validation/` is replaced as before).
+LEGACY_OUTPUTS = {
+    "nbhd validate": (
+        frozenset({"validation_results.parquet"}),
+        frozenset({"problems.csv", "quarantine", "validation_results.parquet", ".duckdb_tmp"}),
+    )
+}
+
+
+def _is_legacy(out: Path, names: tuple[frozenset[str], frozenset[str]]) -> bool:
+    required, allowed = names
+    present = {entry.name for entry in out.iterdir()}
+    datasets = {name for name in present if name.endswith(".parquet")}
+    return required <= present and present - datasets <= allowed
+
+
 def check_replaceable(out: Path, written_by: str, option: str) -> None:
     """`out` must be absent, empty, or a directory `written_by` wrote before."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"{option} {out} is a file; give a directory")
     if out.is_dir() and any(out.iterdir()) and not is_owned(out, written_by):
+        if written_by in LEGACY_OUTPUTS and _is_legacy(out, LEGACY_OUTPUTS[written_by]):
+            return
         raise UsageError(
             f"{option} {out} is not empty and was not written by {written_by}; "
             "choose a new or empty directory"

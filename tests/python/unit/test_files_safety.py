@@ -135,3 +135,23 @@ def test_a_failed_write_leaves_the_previous_directory(tmp_path: Path) -> None:
         replace_owned_directory(out, "nbhd validate", fail)
     assert sorted(p.name for p in out.iterdir()) == ["first.txt", "manifest.json"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_report_of_an_earlier_version_is_recognised_and_nothing_more(tmp_path: Path) -> None:
+    """Before the manifest, `nbhd validate` wrote problems.csv, quarantine/,
+    validation_results.parquet and the datasets' Parquet: such a directory is replaced; one
+    holding anything else (an input CSV) is not."""
+    legacy = tmp_path / "validation"
+    (legacy / "quarantine").mkdir(parents=True)
+    for name in ("problems.csv", "validation_results.parquet", "patients.parquet"):
+        (legacy / name).write_bytes(b"x")
+    replace_owned_directory(legacy, "nbhd validate", _write_one("new.txt"))  # type: ignore[arg-type]
+    assert sorted(p.name for p in legacy.iterdir()) == ["manifest.json", "new.txt"]
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name in ("validation_results.parquet", "spend.csv"):
+        (inputs / name).write_bytes(b"x")
+    with pytest.raises(UsageError):
+        replace_owned_directory(inputs, "nbhd validate", _write_one("new.txt"))  # type: ignore[arg-type]
+    assert sorted(p.name for p in inputs.iterdir()) == ["spend.csv", "validation_results.parquet"]
