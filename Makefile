@@ -11,7 +11,7 @@ DEMO_DIR ?= demo
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[dev,spark]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check metrics_cli tests benchmarks
+	$(BIN)/sqlfluff lint models tests/dbt
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -33,9 +33,9 @@
 {% macro financial_year_label(start_date) -%}
     {#- `2024/25` for the financial year starting 2024-04-01. -#}
     {{ dbt.concat([
-        "cast(extract(year from " ~ start_date ~ ") as varchar)",
+        "cast(extract(year from " ~ start_date ~ ") as " ~ dbt.type_string() ~ ")",
         "'/'",
-        dbt.right("cast(extract(year from " ~ start_date ~ ") + 1 as varchar)", 2),
+        dbt.right("cast(extract(year from " ~ start_date ~ ") + 1 as " ~ dbt.type_string() ~ ")", 2),
     ]) }}
 {%- endmacro %}
 
@@ -47,9 +47,9 @@
 {% macro month_label(month) -%}
     {#- `2025-03` for a month starting 2025-03-01. -#}
     {{ dbt.concat([
-        "cast(extract(year from " ~ month ~ ") as varchar)",
+        "cast(extract(year from " ~ month ~ ") as " ~ dbt.type_string() ~ ")",
         "'-'",
-        dbt.right("concat('0', cast(extract(month from " ~ month ~ ") as varchar))", 2),
+        dbt.right("concat('0', cast(extract(month from " ~ month ~ ") as " ~ dbt.type_string() ~ "))", 2),
     ]) }}
 {%- endmacro %}
 

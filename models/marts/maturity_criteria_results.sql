@@ -19,7 +19,7 @@ with results as (
         cast(null as {{ dbt.type_string() }}) as metric_period_label,
         level,
         cast(null as double) as metric_value,
-        cast(null as double) as threshold,
+        cast(null as double) as threshold
     from {{ ref('int_maturity_self_assessed_results') }}
 
     union all
@@ -37,7 +37,7 @@ with results as (
         metric_period_label,
         level,
         metric_value,
-        threshold,
+        threshold
     from {{ ref('int_maturity_metric_results') }}
 
 ),
@@ -48,8 +48,8 @@ unmet_prerequisites as (
         results.neighbourhood_code,
         results.assessment_period,
         prerequisites.criterion_id,
-        {{ dbt.listagg('prerequisites.prerequisite_id', "', '", 'order by prerequisites.prerequisite_id') }}
-            as prerequisite_ids,
+        {{ ordered_listagg('prerequisites.prerequisite_id', "', '", 'prerequisites.prerequisite_id') }}
+            as prerequisite_ids
     from {{ ref('int_maturity_criteria_prerequisites') }} as prerequisites
     inner join results
         on results.criterion_id = prerequisites.prerequisite_id
@@ -83,7 +83,7 @@ select
     results.threshold,
     results.status = 'met' and unmet_prerequisites.prerequisite_ids is null as is_met,
     results.statement,
-    results.metric_period_label,
+    results.metric_period_label
 from results
 left join unmet_prerequisites
     on unmet_prerequisites.neighbourhood_code = results.neighbourhood_code

@@ -28,7 +28,7 @@ level_checks as (
         min(case when criterion_kind = 'self_assessed' then case when is_met then 1 else 0 end end)
             as self_assessed_met,
         min(case when criterion_kind = 'metric' then case when is_met then 1 else 0 end end)
-            as metric_met,
+            as metric_met
     from results
     group by neighbourhood_code, assessment_period, domain_id, level
 
@@ -36,7 +36,7 @@ level_checks as (
 
 domain_tops as (
 
-    select domain_id, max(level) as top_level,
+    select domain_id, max(level) as top_level
     from domain_levels
     group by domain_id
 
@@ -57,7 +57,7 @@ scored as (
         case when count(level_checks.metric_met) > 0 then
             coalesce(min(case when level_checks.metric_met = 0 then level_checks.level end) - 1,
                 max(domain_tops.top_level))
-        end as evidenced_level,
+        end as evidenced_level
     from level_checks
     inner join domain_tops
         on domain_tops.domain_id = level_checks.domain_id
@@ -71,7 +71,7 @@ gaps as (
         scored.neighbourhood_code,
         scored.assessment_period,
         scored.domain_id,
-        {{ dbt.listagg(
+        {{ ordered_listagg(
             dbt.concat([
                 'results.statement',
                 "' ['",
@@ -80,8 +80,8 @@ gaps as (
                 "']'",
             ]),
             "'; '",
-            'order by results.criterion_id',
-        ) }} as unmet_criteria,
+            'results.criterion_id',
+        ) }} as unmet_criteria
     from scored
     inner join results
         on results.neighbourhood_code = scored.neighbourhood_code
@@ -114,7 +114,7 @@ select
     case
         when scored.self_assessed_level > scored.evidenced_level then 'self_assessment_higher'
         when scored.self_assessed_level < scored.evidenced_level then 'evidence_higher'
-    end as discrepancy_direction,
+    end as discrepancy_direction
 from scored
 left join domain_levels as achieved
     on achieved.domain_id = scored.domain_id

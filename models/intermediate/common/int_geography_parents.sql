@@ -34,7 +34,12 @@ pairs as (
         and child.practice_code = parent.practice_code
         and parent.geography_type = '{{ parent }}'
     where child.geography_type = '{{ child }}'
-    group by all
+    group by
+        child.period_end,
+        child.geography_type,
+        child.geography_code,
+        parent.geography_type,
+        parent.geography_code
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

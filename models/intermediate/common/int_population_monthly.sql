@@ -31,7 +31,12 @@ by_lsoa as (
         sum(population.patients) as patients
     from population
     left join deprivation on population.lsoa_code = deprivation.lsoa_code
-    group by all
+    group by
+        population.extract_date,
+        population.practice_code,
+        deprivation.imd_quintile,
+        population.sex,
+        population.age_band
 
 )
 

@@ -27,4 +27,10 @@ from population
 inner join geographies
     on population.practice_code = geographies.practice_code
     and population.period_end = geographies.period_end
-group by all
+group by
+    population.period_grain,
+    population.period_start,
+    population.period_end,
+    geographies.geography_type,
+    geographies.geography_code,
+    population.imd_quintile

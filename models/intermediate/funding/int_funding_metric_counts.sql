@@ -19,7 +19,7 @@ payments as (
         practice_code,
         {{ exact_sum('amount_gbp') }} as payments
     from {{ ref('stg_practice_payments') }}
-    group by all
+    group by {{ financial_year_start_from_label('financial_year') }}, practice_code
 
 ),
 
@@ -35,7 +35,12 @@ weighted as (
         {{ exact_mean('monthly.core20_patients') }} as core20_patients
     from {{ ref('int_weighted_patients_monthly') }} as monthly
     inner join periods on monthly.month between periods.period_start and periods.period_end
-    group by all
+    group by
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.period_label,
+        monthly.practice_code
 
 ),
 

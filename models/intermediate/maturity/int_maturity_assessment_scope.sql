@@ -10,7 +10,7 @@ with assessment_periods as (
     select distinct
         assessment_period,
         {{ assessment_period_start('assessment_period') }} as period_start,
-        {{ assessment_period_end('assessment_period') }} as period_end,
+        {{ assessment_period_end('assessment_period') }} as period_end
     from {{ ref('stg_maturity_assessments') }}
     where {{ is_assessment_period('assessment_period') }}
 
@@ -18,7 +18,7 @@ with assessment_periods as (
 
 month_ends as (
 
-    select distinct period_end,
+    select distinct period_end
     from {{ ref('int_practice_geographies') }}
 
 ),
@@ -30,7 +30,7 @@ geography_dates as (
         coalesce(
             max(month_ends.period_end),
             (select min(period_end) from month_ends)
-        ) as geography_date,
+        ) as geography_date
     from assessment_periods
     left join month_ends
         on month_ends.period_end <= assessment_periods.period_end
@@ -48,7 +48,7 @@ practice_parents as (
         max(case when geographies.geography_type = 'place'
             then geographies.geography_code end) as place_code,
         max(case when geographies.geography_type = 'icb'
-            then geographies.geography_code end) as icb_code,
+            then geographies.geography_code end) as icb_code
     from geography_dates
     inner join {{ ref('int_practice_geographies') }} as geographies
         on geographies.period_end = geography_dates.geography_date
@@ -67,7 +67,7 @@ neighbourhood_parents as (
         row_number() over (
             partition by assessment_period, neighbourhood_code
             order by count(*) desc, place_code, icb_code
-        ) as preference,
+        ) as preference
     from practice_parents
     where neighbourhood_code is not null
     group by assessment_period, neighbourhood_code, place_code, icb_code
@@ -80,7 +80,7 @@ select
     neighbourhood_parents.place_code,
     neighbourhood_parents.icb_code,
     assessment_periods.period_start,
-    assessment_periods.period_end,
+    assessment_periods.period_end
 from neighbourhood_parents
 inner join assessment_periods
     on assessment_periods.assessment_period = neighbourhood_parents.assessment_period

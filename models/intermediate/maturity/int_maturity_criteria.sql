@@ -24,7 +24,7 @@ trimmed as (
         {{ maturity_text('depends_on') }} as depends_on,
         {{ maturity_text('source') }} as source,
         cast({{ maturity_text('level') }} as integer) as level,
-        cast({{ maturity_text('threshold') }} as double) as threshold,
+        cast({{ maturity_text('threshold') }} as double) as threshold
     from criteria
 
 )
@@ -47,5 +47,5 @@ select
     depends_on,
     source,
     level,
-    threshold,
+    threshold
 from trimmed

@@ -14,8 +14,8 @@ direct_prerequisites as (
 
     select distinct
         criteria.criterion_id,
-        trim({{ dbt.split_part('criteria.depends_on', "'|'", 'positions.position') }})
-            as prerequisite_id,
+        trim({{ split_part_at('criteria.depends_on', '|', 'positions.position') }})
+            as prerequisite_id
     from {{ ref('int_maturity_criteria') }} as criteria
     cross join positions
     where criteria.depends_on is not null
@@ -24,13 +24,13 @@ direct_prerequisites as (
 
 all_prerequisites as (
 
-    select criterion_id, prerequisite_id,
+    select criterion_id, prerequisite_id
     from direct_prerequisites
     where prerequisite_id is not null and prerequisite_id <> ''
 
     union
 
-    select all_prerequisites.criterion_id, direct_prerequisites.prerequisite_id,
+    select all_prerequisites.criterion_id, direct_prerequisites.prerequisite_id
     from all_prerequisites
     inner join direct_prerequisites
         on direct_prerequisites.criterion_id = all_prerequisites.prerequisite_id
@@ -41,5 +41,5 @@ all_prerequisites as (
 
 select
     criterion_id,
-    prerequisite_id,
+    prerequisite_id
 from all_prerequisites

@@ -10,5 +10,5 @@ select
     {{ maturity_text('domain_id') }} as domain_id,
     {{ maturity_text('level_name') }} as level_name,
     {{ maturity_text('description') }} as description,
-    cast({{ maturity_text('level') }} as integer) as level,
+    cast({{ maturity_text('level') }} as integer) as level
 from domain_levels

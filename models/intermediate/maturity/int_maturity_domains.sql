@@ -12,5 +12,5 @@ select
     {{ maturity_text('title') }} as title,
     {{ maturity_text('description') }} as description,
     {{ maturity_text('source') }} as source,
-    cast({{ maturity_text('display_order') }} as integer) as display_order,
+    cast({{ maturity_text('display_order') }} as integer) as display_order
 from domains

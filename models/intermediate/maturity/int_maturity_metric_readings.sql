@@ -27,7 +27,7 @@ criteria as (
 
 catalogue as (
 
-    select metric_id, title, polarity, from {{ ref('metric_catalogue') }}
+    select metric_id, title, polarity from {{ ref('metric_catalogue') }}
 
 ),
 
@@ -39,7 +39,7 @@ series_keys as (
         breakdown_type,
         breakdown_value,
         case when rule = 'gap_narrowing' then 'inequality_gaps' else 'metric_values' end
-            as series_source,
+            as series_source
     from criteria
 
 ),
@@ -62,7 +62,7 @@ metric_rows as (
         metric_values.lower_95,
         metric_values.upper_95,
         metric_values.period_start,
-        metric_values.period_end,
+        metric_values.period_end
     from {{ ref('disclosed_metric_values') }} as metric_values
     inner join series_keys
         on series_keys.series_source = 'metric_values'
@@ -82,7 +82,7 @@ gap_periods as (
         metric_values.period_grain,
         metric_values.period_label,
         metric_values.period_start,
-        metric_values.period_end,
+        metric_values.period_end
     from {{ ref('disclosed_metric_values') }} as metric_values
     inner join series_keys
         on series_keys.series_source = 'inequality_gaps'
@@ -110,7 +110,7 @@ gap_rows as (
         gaps.sii_lower_95 as lower_95,
         gaps.sii_upper_95 as upper_95,
         gap_periods.period_start,
-        gap_periods.period_end,
+        gap_periods.period_end
     from {{ ref('disclosed_inequality_gaps') }} as gaps
     inner join gap_periods
         on gap_periods.metric_id = gaps.metric_id
@@ -122,9 +122,9 @@ gap_rows as (
 
 series as (
 
-    select 'metric_values' as series_source, metric_rows.*, from metric_rows
+    select 'metric_values' as series_source, metric_rows.* from metric_rows
     union all
-    select 'inequality_gaps' as series_source, gap_rows.*, from gap_rows
+    select 'inequality_gaps' as series_source, gap_rows.* from gap_rows
 
 ),
 
@@ -148,7 +148,7 @@ criterion_scope as (
         end as geography_code,
         case when criteria.rule = 'gap_narrowing' then 'inequality_gaps' else 'metric_values' end
             as series_source,
-        scope.period_end as assessment_end,
+        scope.period_end as assessment_end
     from scope
     cross join criteria
 
@@ -172,7 +172,7 @@ ranked_latest as (
                 criterion_scope.assessment_period,
                 criterion_scope.criterion_id
             order by series.period_end desc, series.period_start desc
-        ) as recency,
+        ) as recency
     from criterion_scope
     inner join series
         on series.series_source = criterion_scope.series_source
@@ -208,7 +208,7 @@ ranked_prior as (
                 criterion_scope.assessment_period,
                 criterion_scope.criterion_id
             order by series.period_end desc, series.period_start desc
-        ) as recency,
+        ) as recency
     from criterion_scope
     inner join latest
         on latest.neighbourhood_code = criterion_scope.neighbourhood_code
@@ -227,7 +227,7 @@ ranked_prior as (
 
 ),
 
-prior as (
+prior_readings as (
 
     select * from ranked_prior where recency = 1
 
@@ -239,7 +239,7 @@ icb_rows as (
         criterion_scope.neighbourhood_code,
         criterion_scope.assessment_period,
         criterion_scope.criterion_id,
-        metric_rows.value,
+        metric_rows.value
     from criterion_scope
     inner join latest
         on latest.neighbourhood_code = criterion_scope.neighbourhood_code
@@ -263,7 +263,7 @@ spc_points as (
         criterion_scope.neighbourhood_code,
         criterion_scope.assessment_period,
         criterion_scope.criterion_id,
-        spc.point_type,
+        spc.point_type
     from criterion_scope
     inner join latest
         on latest.neighbourhood_code = criterion_scope.neighbourhood_code
@@ -296,16 +296,16 @@ select
     criterion_scope.geography_code,
     latest.period_label as latest_period_label,
     latest.not_calculated_reason as latest_not_calculated_reason,
-    prior.period_label as prior_period_label,
+    prior_readings.period_label as prior_period_label,
     spc_points.point_type as spc_point_type,
     latest.value as latest_value,
     latest.lower_95 as latest_lower_95,
     latest.upper_95 as latest_upper_95,
-    prior.value as prior_value,
-    prior.lower_95 as prior_lower_95,
-    prior.upper_95 as prior_upper_95,
+    prior_readings.value as prior_value,
+    prior_readings.lower_95 as prior_lower_95,
+    prior_readings.upper_95 as prior_upper_95,
     icb_rows.value as icb_value,
-    criterion_scope.assessment_end,
+    criterion_scope.assessment_end
 from criterion_scope
 left join catalogue
     on catalogue.metric_id = criterion_scope.metric_id
@@ -313,10 +313,10 @@ left join latest
     on latest.neighbourhood_code = criterion_scope.neighbourhood_code
     and latest.assessment_period = criterion_scope.assessment_period
     and latest.criterion_id = criterion_scope.criterion_id
-left join prior
-    on prior.neighbourhood_code = criterion_scope.neighbourhood_code
-    and prior.assessment_period = criterion_scope.assessment_period
-    and prior.criterion_id = criterion_scope.criterion_id
+left join prior_readings
+    on prior_readings.neighbourhood_code = criterion_scope.neighbourhood_code
+    and prior_readings.assessment_period = criterion_scope.assessment_period
+    and prior_readings.criterion_id = criterion_scope.criterion_id
 left join icb_rows
     on icb_rows.neighbourhood_code = criterion_scope.neighbourhood_code
     and icb_rows.assessment_period = criterion_scope.assessment_period

@@ -20,7 +20,7 @@ with readings as (
         {{ maturity_tolerance([
             'latest_value', 'latest_lower_95', 'latest_upper_95',
             'prior_value', 'prior_upper_95', 'prior_lower_95', 'icb_value',
-        ]) }} as tolerance,
+        ]) }} as tolerance
     from {{ ref('int_maturity_metric_readings') }}
 
 ),
@@ -103,7 +103,7 @@ judged as (
                     else readings.prior_value < readings.latest_lower_95 - readings.tolerance
                         or readings.prior_value > readings.latest_upper_95 + readings.tolerance
                 end
-        end as is_rule_met,
+        end as is_rule_met
     from readings
     inner join criteria
         on criteria.criterion_id = readings.criterion_id
@@ -144,7 +144,7 @@ described as (
                     "' to '", maturity_number('prior_upper_95'), "')'",
                 ]) }}
             else ''
-        end as prior_limits_text,
+        end as prior_limits_text
     from judged
 
 )
@@ -199,5 +199,5 @@ select
         when 'threshold' then rule_threshold
         when 'not_worse_than_icb' then icb_value
         else prior_value
-    end as threshold,
+    end as threshold
 from described

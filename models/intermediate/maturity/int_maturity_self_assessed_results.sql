@@ -42,7 +42,7 @@ select
     criteria.statement,
     assessments.submitted_by,
     criteria.level,
-    assessments.assessed_on,
+    assessments.assessed_on
 from scope
 cross join criteria
 left join assessments

@@ -52,4 +52,14 @@ from practice_counts
 inner join geographies
     on practice_counts.practice_code = geographies.practice_code
     and practice_counts.period_end = geographies.period_end
-group by all
+group by
+    practice_counts.metric_id,
+    practice_counts.period_grain,
+    practice_counts.period_start,
+    practice_counts.period_end,
+    practice_counts.period_label,
+    geographies.geography_type,
+    geographies.geography_code,
+    practice_counts.breakdown_type,
+    practice_counts.breakdown_value,
+    practice_counts.stratum

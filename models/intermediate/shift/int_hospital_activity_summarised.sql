@@ -33,4 +33,9 @@ select
         as emergency_bed_days
 from activity
 left join deprivation on activity.lsoa_code = deprivation.lsoa_code
-group by all
+group by
+    activity.month,
+    activity.practice_code,
+    deprivation.imd_quintile,
+    activity.sex,
+    activity.age_band

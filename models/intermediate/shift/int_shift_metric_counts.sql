@@ -35,7 +35,15 @@ hospital_periods as (
         sum(hospital.emergency_bed_days) as emergency_bed_days
     from hospital
     inner join periods on hospital.month between periods.period_start and periods.period_end
-    group by all
+    group by
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.period_label,
+        hospital.practice_code,
+        hospital.imd_quintile,
+        hospital.sex,
+        hospital.age_band
 
 ),
 

@@ -33,7 +33,7 @@ by_org as (
         ) }} as primary_community,
         {{ exact_sum('amount_gbp') }} as total
     from spend
-    group by all
+    group by financial_year, org_type, org_code
 
 ),
 
@@ -62,7 +62,7 @@ icb_from_places as (
             where icb_rows.financial_year = by_org.financial_year
                 and icb_rows.geography_code = place_icbs.icb_code
         )
-    group by all
+    group by by_org.financial_year, place_icbs.icb_code
 
 ),
 

@@ -36,7 +36,7 @@ staff as (
             as arrs_fte,
         sum(workforce.headcount) as headcount
     from {{ ref('stg_workforce') }} as workforce
-    group by all
+    group by workforce.census_date, workforce.practice_code, workforce.pcn_code
 
 ),
 
@@ -98,7 +98,7 @@ staff_totals as (
         {{ exact_sum('arrs_fte') }} as arrs_fte,
         sum(headcount) as headcount
     from staff_by_geography
-    group by all
+    group by period_start, geography_type, geography_code
 
 ),
 
@@ -114,7 +114,7 @@ weighted_totals as (
     inner join geographies
         on weighted.practice_code = geographies.practice_code
         and periods.month_end = geographies.period_end
-    group by all
+    group by periods.period_start, geographies.geography_type, geographies.geography_code
 
 ),
 

@@ -8,8 +8,8 @@ typed as (
 
     select
         cast(month as date) as month,
-        cast(practice_code as varchar) as practice_code,
-        cast(service as varchar) as service,
+        cast(practice_code as {{ dbt.type_string() }}) as practice_code,
+        cast(service as {{ dbt.type_string() }}) as service,
         cast(contacts as bigint) as contacts,
         cast(patients as bigint) as patients
     from source
@@ -23,4 +23,4 @@ select
     sum(contacts) as contacts,
     sum(patients) as patients
 from typed
-group by all
+group by month, practice_code, service

@@ -31,4 +31,12 @@ select
     appt_status,
     sum(appointments) as appointments
 from renamed
-group by all
+group by
+    month,
+    practice_code,
+    pcn_code,
+    hcp_type,
+    appt_mode,
+    national_category,
+    booking_interval,
+    appt_status

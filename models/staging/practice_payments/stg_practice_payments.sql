@@ -7,9 +7,9 @@ with source as (
 typed as (
 
     select
-        cast(financial_year as varchar) as financial_year,
-        cast(practice_code as varchar) as practice_code,
-        cast(payment_category as varchar) as payment_category,
+        cast(financial_year as {{ dbt.type_string() }}) as financial_year,
+        cast(practice_code as {{ dbt.type_string() }}) as practice_code,
+        cast(payment_category as {{ dbt.type_string() }}) as payment_category,
         cast(amount_gbp as double) as amount_gbp
     from source
 
@@ -21,4 +21,4 @@ select
     payment_category,
     {{ exact_sum('amount_gbp') }} as amount_gbp
 from typed
-group by all
+group by financial_year, practice_code, payment_category

@@ -7,10 +7,10 @@ with source as (
 typed as (
 
     select
-        cast(financial_year as varchar) as financial_year,
-        cast(org_type as varchar) as org_type,
-        cast(org_code as varchar) as org_code,
-        cast(spend_category as varchar) as spend_category,
+        cast(financial_year as {{ dbt.type_string() }}) as financial_year,
+        cast(org_type as {{ dbt.type_string() }}) as org_type,
+        cast(org_code as {{ dbt.type_string() }}) as org_code,
+        cast(spend_category as {{ dbt.type_string() }}) as spend_category,
         cast(amount_gbp as double) as amount_gbp
     from source
 
@@ -23,4 +23,4 @@ select
     spend_category,
     {{ exact_sum('amount_gbp') }} as amount_gbp
 from typed
-group by all
+group by financial_year, org_type, org_code, spend_category

@@ -7,8 +7,8 @@ with source as (
 typed as (
 
     select
-        cast(financial_year as varchar) as financial_year,
-        cast(practice_code as varchar) as practice_code,
+        cast(financial_year as {{ dbt.type_string() }}) as financial_year,
+        cast(practice_code as {{ dbt.type_string() }}) as practice_code,
         cast(weighted_patients as double) as weighted_patients
     from source
 
@@ -19,4 +19,4 @@ select
     practice_code,
     {{ exact_sum('weighted_patients') }} as weighted_patients
 from typed
-group by all
+group by financial_year, practice_code
