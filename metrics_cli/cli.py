@@ -82,13 +82,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from metrics_cli.importers import import_published
 
+    notes: list[str] = []
     written = import_published(
         args.kind,
         args.file,
         args.out,
         valid_from=args.valid_from,
         financial_year=args.financial_year,
+        notes=notes,
     )
+    for note in notes:
+        print(f"note: {note}")
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -218,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     imp = add("import", cmd_import, "turn a published NHS file into input datasets")
-    imp.add_argument("kind", choices=["gpad", "payments", "epcn"])
+    imp.add_argument("kind", choices=["gpad", "payments", "epcn", "population", "imd"])
     imp.add_argument("file", type=Path)
     imp.add_argument("--out", type=Path, required=True)
     imp.add_argument(

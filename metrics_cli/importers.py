@@ -7,6 +7,9 @@
   (`organisations.csv`).
 - `payments`: *NHS Payments to General Practice* (`practice_payments.csv` and
   `weighted_population.csv`).
+- `population`: NHS Digital's *Patients Registered at a GP Practice* list sizes
+  (`registered_population.csv`; the layouts and the combining are in population_import.py).
+- `imd`: the English Indices of Deprivation LSOA file (`lsoa_deprivation.csv`).
 
 The mappings and defaults are documented in docs/validation.md.
 """
@@ -24,7 +27,7 @@ import polars as pl
 from metrics_cli.errors import UsageError
 from metrics_cli.schemas import DATASETS, PAYMENT_CATEGORIES, parse_gpad_month
 
-KINDS = ("gpad", "epcn", "payments")
+KINDS = ("gpad", "epcn", "payments", "population", "imd")
 DEFAULT_VALID_FROM = "1900-01-01"
 UNALLOCATED_PCN = "U"
 
@@ -159,8 +162,12 @@ def import_published(
     out: Path,
     valid_from: str | None = None,
     financial_year: str | None = None,
+    notes: list[str] | None = None,
 ) -> list[Path]:
-    """Turn one published NHS file into input datasets in `out`; the files written."""
+    """Turn one published NHS file into input datasets in `out`; the files written.
+
+    What the user should know about the result (breakdowns spread, rows left for
+    validation) is appended to `notes`."""
     if kind not in KINDS:
         raise UsageError(f"import takes one of {', '.join(KINDS)}, not '{kind}'")
     if not file.is_file():
@@ -176,6 +183,12 @@ def import_published(
         return _import_gpad(file, out, valid_from)
     if kind == "epcn":
         return [_import_epcn(file, out)]
+    if kind == "population":
+        from metrics_cli.population_import import import_population
+
+        return import_population(file, out, notes if notes is not None else [])
+    if kind == "imd":
+        return [_import_imd(file, out)]
     return _import_payments(file, out, financial_year)
 
 
@@ -188,18 +201,18 @@ def _header(file: Path) -> list[str]:
         raise UsageError(f"{file.name} is not a UTF-8 CSV file") from error
 
 
-def _read_text(file: Path, has_header: bool = True) -> pl.DataFrame:
+def read_text(file: Path, has_header: bool = True) -> pl.DataFrame:
     try:
         return pl.read_csv(file, infer_schema=False, has_header=has_header, encoding="utf8")
     except pl.exceptions.PolarsError as error:
         raise UsageError(f"{file.name} could not be read as CSV: {error}") from error
 
 
-def _normalised(column: str) -> str:
+def normalised(column: str) -> str:
     return re.sub(r"\s+", " ", column.strip()).lower()
 
 
-def _write_csv(frame: pl.DataFrame, path: Path) -> Path:
+def write_csv(frame: pl.DataFrame, path: Path) -> Path:
     frame.write_csv(path, date_format="%Y-%m-%d")
     return path
 
@@ -279,7 +292,7 @@ def _import_gpad_mapping(file: Path, out: Path, valid_from: str) -> Path:
     sub-ICB location's unallocated practices group together without crossing places.
     """
     start = _valid_date(valid_from, "--valid-from")
-    mapping = _read_text(file).select(GPAD_MAPPING_COLUMNS).unique(maintain_order=True)
+    mapping = read_text(file).select(GPAD_MAPPING_COLUMNS).unique(maintain_order=True)
     unallocated = pl.col("PCN_CODE") == UNALLOCATED_PCN
     pcn_code = (
         pl.when(unallocated)
@@ -312,7 +325,7 @@ def _import_gpad_mapping(file: Path, out: Path, valid_from: str) -> Path:
         },
         mapping,
     )
-    return _write_csv(organisations, out / "organisations.csv")
+    return write_csv(organisations, out / "organisations.csv")
 
 
 # ---------------------------------------------------------------- ePCN
@@ -321,11 +334,11 @@ def _epcn_table(file: Path) -> pl.DataFrame:
     header = _header(file)
     first = header[0].strip() if header else ""
     if len(header) == len(EPCN_ODS_REPORT_COLUMNS) and re.fullmatch(r"[A-Z]\d{5}", first):
-        table = _read_text(file, has_header=False)
+        table = read_text(file, has_header=False)
         table.columns = list(EPCN_ODS_REPORT_COLUMNS)
     else:
-        table = _read_text(file)
-    names = {c: _normalised(c).replace("location", "loc") for c in table.columns}
+        table = read_text(file)
+    names = {c: normalised(c).replace("location", "loc") for c in table.columns}
     table = table.rename(names)
     missing = [published for published in EPCN_COLUMNS.values() if published not in table.columns]
     if missing:
@@ -399,7 +412,7 @@ def _import_epcn(file: Path, out: Path) -> Path:
         .otherwise(pl.col("valid_to"))
         .alias("valid_to")
     )
-    return _write_csv(trimmed, out / "organisations.csv")
+    return write_csv(trimmed, out / "organisations.csv")
 
 
 # ---------------------------------------------------------------- payments
@@ -427,8 +440,8 @@ def _amount(column: str) -> pl.Expr:
 def _import_payments(file: Path, out: Path, financial_year: str | None) -> list[Path]:
     """practice_payments (one row per practice and category) and weighted_population."""
     year = _financial_year(file, financial_year)
-    table = _read_text(file)
-    table = table.rename({c: _normalised(c) for c in table.columns})
+    table = read_text(file)
+    table = table.rename({c: normalised(c) for c in table.columns})
     if PAYMENTS_PRACTICE not in table.columns or PAYMENTS_WEIGHTED not in table.columns:
         raise UsageError(
             f"{file.name} is not an NHS Payments to General Practice file: it lacks "
@@ -478,6 +491,46 @@ def _import_payments(file: Path, out: Path, financial_year: str | None) -> list[
         pl.col(PAYMENTS_WEIGHTED).str.strip_chars().alias("weighted_patients"),
     )
     return [
-        _write_csv(payments, out / "practice_payments.csv"),
-        _write_csv(weighted, out / "weighted_population.csv"),
+        write_csv(payments, out / "practice_payments.csv"),
+        write_csv(weighted, out / "weighted_population.csv"),
     ]
+
+
+# ---------------------------------------------------------------- IMD
+# English Indices of Deprivation, by normalised column name: the published File 1 / File 7
+# names (2019: LSOA 2011 codes; 2025: LSOA 2021 codes) and short forms such as
+# `lsoa11_code,IMD_decile,IMD_rank`.
+IMD_LSOA = ("lsoa code (2011)", "lsoa code (2021)", "lsoa11_code", "lsoa21_code", "lsoa11cd",
+            "lsoa21cd", "lsoa_code")  # fmt: skip
+IMD_DECILE = (r"^index of multiple deprivation \(imd\) decile\b", r"^imd_?\s?decile$")
+IMD_RANK = (r"^index of multiple deprivation \(imd\) rank\b", r"^imd_?\s?rank$")
+
+
+def _imd_column(columns: list[str], patterns: tuple[str, ...]) -> str | None:
+    return next((c for p in patterns for c in columns if re.search(p, c)), None)
+
+
+def _import_imd(file: Path, out: Path) -> Path:
+    """lsoa_deprivation: each LSOA's IMD decile and rank, as published.
+
+    Values are copied, not checked: validation quarantines a decile outside 1 to 10, a
+    malformed LSOA code or a repeated LSOA with the row-level reason."""
+    table = read_text(file)
+    table = table.rename({c: normalised(c) for c in table.columns})
+    lsoa = next((c for c in IMD_LSOA if c in table.columns), None)
+    decile = _imd_column(table.columns, IMD_DECILE)
+    if lsoa is None or decile is None:
+        raise UsageError(
+            f"{file.name} is not an English Indices of Deprivation LSOA file: it needs an "
+            "'LSOA code (2011)' or 'LSOA code (2021)' column and the 'Index of Multiple "
+            "Deprivation (IMD) Decile' (save the IMD sheet of File 1, or File 7, as CSV)"
+        )
+    rank = _imd_column(table.columns, IMD_RANK)
+    deprivation = table.select(
+        pl.col(lsoa).str.strip_chars().alias("lsoa_code"),
+        pl.col(decile).str.strip_chars().alias("imd_decile"),
+        (pl.col(rank).str.strip_chars() if rank else pl.lit(None, pl.String))
+        .str.replace_all(",", "")
+        .alias("imd_rank"),
+    )
+    return write_csv(deprivation, out / "lsoa_deprivation.csv")
