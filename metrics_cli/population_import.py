@@ -401,9 +401,7 @@ def import_population(file: Path, out: Path, notes: list[str]) -> list[Path]:
     frames: list[pl.DataFrame] = []
     for month in sorted({p.month for p in pieces}):
         of_month = [p for p in pieces if p.month == month]
-        valid = [
-            Piece(p.month, p.breakdown, p.sexes, p.rows.filter(_valid())) for p in of_month
-        ]
+        valid = [Piece(p.month, p.breakdown, p.sexes, p.rows.filter(_valid())) for p in of_month]
         extract = combine_extract(valid)
         frames.append(
             extract.rows.select(
@@ -423,7 +421,10 @@ def import_population(file: Path, out: Path, notes: list[str]) -> list[Path]:
                 "LSOA breakdown: their patients are in LSOA UNKNOWN (import the LSOA file of "
                 "the same month to split them)"
             )
-    rejected = [p.rows.filter(~_valid()) for p in pieces]
+    rejected = [
+        p.rows.filter(~_valid()).with_columns(pl.col("lsoa_code").fill_null(UNKNOWN_LSOA))
+        for p in pieces
+    ]
     rows = pl.concat([*frames, *rejected]).select(OUTPUT_COLUMNS)
     unread = sum(frame.height for frame in rejected)
     if unread:
