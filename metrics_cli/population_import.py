@@ -228,24 +228,18 @@ def _counts(rows: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
-def _long(matrix: np.ndarray, practices: list[str], lsoas: list[str]) -> pl.DataFrame:
-    """A rows x CELLS matrix as long rows, zero cells left out."""
+def _long(matrix: np.ndarray, practices: pl.Series, lsoas: pl.Series) -> pl.DataFrame:
+    """A matrix (one row per practice and LSOA, one column per CELLS) as long rows, zero
+    cells left out."""
     row, column = np.nonzero(matrix)
     return pl.DataFrame(
         {
-            "practice_code": [practices[i] for i in row.tolist()],
-            "lsoa_code": [lsoas[i] for i in row.tolist()],
-            "sex": [CELLS[j][0] for j in column.tolist()],
-            "age_band": [CELLS[j][1] for j in column.tolist()],
+            "practice_code": practices.gather(row),
+            "lsoa_code": lsoas.gather(row),
+            "sex": pl.Series([sex for sex, _ in CELLS]).gather(column),
+            "age_band": pl.Series([band for _, band in CELLS]).gather(column),
             "patients": matrix[row, column],
-        },
-        schema={
-            "practice_code": pl.String,
-            "lsoa_code": pl.String,
-            "sex": pl.String,
-            "age_band": pl.String,
-            "patients": pl.Int64,
-        },
+        }
     )
 
 
@@ -334,7 +328,11 @@ def combine_extract(pieces: list[Piece]) -> Extract:
     split = set(lsoa["practice_code"])
     unsplit = [i for i, practice in enumerate(practices) if practice not in split]
     parts.append(
-        _long(cells[unsplit], [practices[i] for i in unsplit], [UNKNOWN_LSOA] * len(unsplit))
+        _long(
+            cells[unsplit],
+            pl.Series([practices[i] for i in unsplit], dtype=pl.String),
+            pl.Series([UNKNOWN_LSOA] * len(unsplit), dtype=pl.String),
+        )
     )
     by_sex_lsoa = lsoa["sex"].null_count() < lsoa.height
     for sex_group in SEXES if by_sex_lsoa else (None,):
@@ -352,9 +350,7 @@ def combine_extract(pieces: list[Piece]) -> Extract:
         shared = _spread_over_lsoas(own_cells, owner, scaled.to_numpy().astype(np.int64))
         full = np.zeros((len(owner), len(CELLS)), dtype=np.int64)
         full[:, columns] = shared
-        parts.append(
-            _long(full, [practices[i] for i in owner.tolist()], group["lsoa_code"].to_list())
-        )
+        parts.append(_long(full, group["practice_code"], group["lsoa_code"]))
     return Extract(
         pl.concat(parts),
         len(practices),

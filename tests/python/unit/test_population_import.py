@@ -185,17 +185,21 @@ def test_the_five_year_file_keeps_practices_at_their_finest_breakdown(tmp_path: 
 
 @pytest.mark.parametrize("order", [("quin", "lsoa"), ("lsoa", "quin")])
 def test_age_sex_is_spread_over_lsoas_keeping_both_totals(
-    tmp_path: Path, order: tuple[str, str]
+    tmp_path: Path, order: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = {
         "quin": write(tmp_path / "gp-reg-pat-prac-quin-age.csv", QUIN_AGE),
         "lsoa": write(tmp_path / "gp-reg-pat-prac-lsoa-all.csv", LSOA),
     }
-    notes: list[str] = []
+    # the README's commands
     for name in order:
-        import_published("population", files[name], tmp_path / "in", notes=notes)
+        assert main(["import", "population", str(files[name]), "--out", str(tmp_path / "in")]) == 0
 
     assert population_rows(tmp_path / "in") == COMBINED
+    printed = capsys.readouterr().out.splitlines()
+    # the LSOA file alone has no age or sex; with the five-year file there is nothing to say
+    assert printed[-1] == f"wrote {tmp_path / 'in' / 'registered_population.csv'}"
+    assert any("no age or sex breakdown" in line for line in printed) == (order[0] == "lsoa")
     stored = sorted(p.name for p in (tmp_path / "in" / "registered_population_published").iterdir())
     assert stored == ["2021-01_age_sex_F-M.csv", "2021-01_lsoa_ALL.csv"]
 
@@ -293,7 +297,7 @@ def test_the_imd_file_becomes_lsoa_deprivation_and_validates(tmp_path: Path) -> 
 
 def test_the_published_imd_file_7_columns_are_read(tmp_path: Path) -> None:
     file_7 = write(
-        tmp_path / "File_7.csv",
+        tmp_path / "File_7_IoD2019.csv",
         '"LSOA code (2011)","LSOA name (2011)","Index of Multiple Deprivation (IMD) Score",'
         '"Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",'
         '"Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)",'
@@ -302,7 +306,7 @@ def test_the_published_imd_file_7_columns_are_read(tmp_path: Path) -> None:
         "E01000005,City of London 001E,32.4,8,11,3\n",
     )
 
-    import_published("imd", file_7, tmp_path / "in")
+    assert main(["import", "imd", str(file_7), "--out", str(tmp_path / "in")]) == 0
 
     assert pl.read_csv(tmp_path / "in" / "lsoa_deprivation.csv", infer_schema=False).rows() == [
         ("E01000001", "9", "29199"),
