@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from metrics_cli.errors import UsageError
+from metrics_cli.files import atomic_path
 from metrics_cli.importers import normalised, read_text, write_csv
 from metrics_cli.schemas import AGE_BANDS, parse_gpad_month
 
@@ -380,8 +381,53 @@ def _overlaps(new: Piece, old: Piece) -> bool:
     return new.month == old.month and same_kind and both
 
 
+def _one_sex_only(pieces: list[Piece]) -> str | None:
+    """The sex of a month whose age breakdown holds only that sex (one single-age file)."""
+    sexes = {sex for p in pieces if p.breakdown.startswith("age") for sex in p.sexes or SEXES}
+    return next(iter(sexes)) if len(sexes) == 1 else None
+
+
+def _month_rows(month: str, pieces: list[Piece], notes: list[str] | None) -> pl.DataFrame:
+    """registered_population rows of one month; what the user should know, in `notes`."""
+    extract = combine_extract(
+        [Piece(p.month, p.breakdown, p.sexes, p.rows.filter(_valid())) for p in pieces]
+    )
+    if notes is not None and extract.without_age_sex:
+        notes.append(
+            f"{extract.without_age_sex} of {extract.practices} practices of {month} have "
+            "no age or sex breakdown: their list sizes were spread over the ESP2013 age "
+            "profile, half female and half male (import the five-year age file of the "
+            "same month for their own)"
+        )
+    if notes is not None and extract.without_lsoa:
+        notes.append(
+            f"{extract.without_lsoa} of {extract.practices} practices of {month} have no "
+            "LSOA breakdown: their patients are in LSOA UNKNOWN (import the LSOA file of "
+            "the same month to split them)"
+        )
+    lone = _one_sex_only(pieces)
+    if notes is not None and lone is not None:
+        notes.append(
+            f"the age breakdown of {month} holds only sex {lone}: import the other sex's "
+            "single-age file too, or the list sizes hold only these patients"
+        )
+    return extract.rows.select(
+        pl.lit(f"{month}-01").alias("extract_date"),
+        *OUTPUT_COLUMNS[1:-1],
+        pl.col("patients").cast(pl.String),
+    )
+
+
 def import_population(file: Path, out: Path, notes: list[str]) -> list[Path]:
-    """Keep `file` under SOURCES_DIR and rebuild registered_population.csv from them all."""
+    """Keep `file` under SOURCES_DIR and rebuild registered_population.csv from them all.
+
+    Nothing is written unless the whole import succeeds."""
+    target = out / "registered_population.csv"
+    if target.exists() and not (out / SOURCES_DIR).is_dir():
+        raise UsageError(
+            f"{target} was not written by nbhd import population: move it away first, "
+            "or import into another directory"
+        )
     piece = read_published(file)
     stored = _stored(out)
     repeated = [old for old in stored if _overlaps(piece, old)]
@@ -391,41 +437,25 @@ def import_population(file: Path, out: Path, notes: list[str]) -> list[Path]:
             f"{piece.breakdown.replace('_', ' and ')} breakdown: importing {file.name} "
             "would count it twice"
         )
-    (out / SOURCES_DIR).mkdir(parents=True, exist_ok=True)
-    write_csv(piece.rows, out / SOURCES_DIR / piece.file_name)
     pieces = [*stored, piece]
-    frames: list[pl.DataFrame] = []
-    for month in sorted({p.month for p in pieces}):
-        of_month = [p for p in pieces if p.month == month]
-        valid = [Piece(p.month, p.breakdown, p.sexes, p.rows.filter(_valid())) for p in of_month]
-        extract = combine_extract(valid)
-        frames.append(
-            extract.rows.select(
-                pl.lit(f"{month}-01").alias("extract_date"), *OUTPUT_COLUMNS[1:]
-            ).with_columns(pl.col("patients").cast(pl.String))
+    frames = [
+        _month_rows(
+            month, [p for p in pieces if p.month == month], notes if month == piece.month else None
         )
-        if month == piece.month and extract.without_age_sex:
-            notes.append(
-                f"{extract.without_age_sex} of {extract.practices} practices of {month} have "
-                "no age or sex breakdown: their list sizes were spread over the ESP2013 age "
-                "profile, half female and half male (import the five-year age file of the "
-                "same month for their own)"
-            )
-        if month == piece.month and extract.without_lsoa:
-            notes.append(
-                f"{extract.without_lsoa} of {extract.practices} practices of {month} have no "
-                "LSOA breakdown: their patients are in LSOA UNKNOWN (import the LSOA file of "
-                "the same month to split them)"
-            )
+        for month in sorted({p.month for p in pieces})
+    ]
     rejected = [
         p.rows.filter(~_valid()).with_columns(pl.col("lsoa_code").fill_null(UNKNOWN_LSOA))
         for p in pieces
     ]
-    rows = pl.concat([*frames, *rejected]).select(OUTPUT_COLUMNS)
     unread = sum(frame.height for frame in rejected)
     if unread:
         notes.append(
             f"{unread} published rows could not be read; they are written as published, for "
             "validation to quarantine with the reason"
         )
-    return [write_csv(rows, out / "registered_population.csv")]
+    (out / SOURCES_DIR).mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as staged:
+        write_csv(pl.concat([*frames, *rejected]).select(OUTPUT_COLUMNS), staged)
+        write_csv(piece.rows, out / SOURCES_DIR / piece.file_name)
+    return [target]

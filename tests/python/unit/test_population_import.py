@@ -256,7 +256,12 @@ def test_single_year_files_are_banded_and_unreadable_rows_left_for_validation(
         ("2021-01-01", "A81001", "UNKNOWN", "F", "X", "1"),
         ("2021-01-01", "A81001", "UNKNOWN", "F", "5-9", "n/a"),
     ]
-    assert notes[-1].startswith("2 published rows could not be read")
+    assert notes[-2:] == [
+        "the age breakdown of 2021-01 holds only sex F: import the other sex's single-age "
+        "file too, or the list sizes hold only these patients",
+        "2 published rows could not be read; they are written as published, for validation "
+        "to quarantine with the reason",
+    ]
     report = validate_directory(
         data, tmp_path / "out", catalogue=REPO / "seeds" / "metric_catalogue.csv"
     )
@@ -316,3 +321,16 @@ def test_the_published_imd_file_7_columns_are_read(tmp_path: Path) -> None:
         import_published(
             "imd", write(tmp_path / "x.csv", "lsoa_code,score\nE01000001,3\n"), tmp_path / "in"
         )
+
+
+def test_a_registered_population_the_importer_did_not_write_is_not_replaced(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "in"
+    data.mkdir()
+    own = write(data / "registered_population.csv", "extract_date,practice_code\n")
+
+    with pytest.raises(UsageError, match="was not written by nbhd import population"):
+        import_published("population", write(tmp_path / "quin.csv", QUIN_AGE), data)
+    assert own.read_text() == "extract_date,practice_code\n"
+    assert not (data / "registered_population_published").exists()
