@@ -163,3 +163,23 @@ def test_absent_datasets_are_reported_not_invented(built: tuple[Path, str]) -> N
     ]
     assert "A&E attendance rate (needs hospital_activity, registered_population)" in text
     assert "No figure has been estimated in their place" in text
+
+
+def test_every_imported_row_is_loaded(built: tuple[Path, str]) -> None:
+    warehouse, _ = built
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = con.execute(
+            "select dataset, rows_affected from data_quality where check_name = 'rows_loaded' "
+            "order by dataset"
+        ).fetchall()
+        quarantined = con.execute(
+            "select sum(rows_affected) from data_quality where check_name = 'rows_quarantined'"
+        ).fetchone()
+    assert loaded == [
+        ("lsoa_deprivation", 32_844),  # every LSOA of the IMD 2019 file
+        ("organisations", 336),  # QHM's 338 mapping rows: 2 repeat a practice (supplier)
+        ("practice_payments", 334 * 8),  # 334 practices, 8 payment categories
+        ("registered_population", 336 * 38),  # 336 practices x 2 sexes x 19 age bands
+        ("weighted_population", 334),
+    ]
+    assert quarantined == (0,)
