@@ -82,12 +82,16 @@
     {#- The select-list fragment `value, lower_95, upper_95, lower_998, upper_998, method`
         of a row that is not directly standardised: Wilson (on wilson_x of wilson_n), Byar's
         or exact Poisson by the count, t-distribution mean, or none; a value given by the
-        geography-level model (given_value) is kept. `method` is the catalogue method. -#}
+        geography-level model (given_value) is kept. `method` is the catalogue method. A
+        row without a denominator has a value only where the method is none (an amount such
+        as the funding gap, the numerator times the multiplier): a rate without its
+        denominator has none. -#}
     case
         when {{ given_value }} is not null then {{ given_value }}
         when {{ method }} = 't_mean' then
             case when {{ denominator }} > 0 then {{ numerator }} / {{ denominator }} end
-        when {{ denominator }} is null then {{ numerator }} * {{ multiplier }}
+        when {{ denominator }} is null and {{ method }} = 'none'
+            then {{ numerator }} * {{ multiplier }}
         when {{ denominator }} > 0 then {{ numerator }} / {{ denominator }} * {{ multiplier }}
     end as value,
     {% for level, suffix in [(95, '95'), (99.8, '998')] %}
@@ -192,7 +196,7 @@
     {%- set row_key = metric_row_key() | join(', ') -%}
     select
         rates.*,
-        {{ dsr_not_calculated_reason('rates.numerator', 'rates.value') }}
+        {{ dsr_not_calculated_reason('rates.numerator', 'rates.denominator', 'rates.value') }}
             as not_calculated_reason
     from (
         select
@@ -229,11 +233,13 @@
         and parent.breakdown_value = child.breakdown_value
 {%- endmacro %}
 
-{% macro dsr_not_calculated_reason(numerator, value) -%}
-    {#- Why a directly standardised rate has no value (metrics.md: not below 10 events). -#}
+{% macro dsr_not_calculated_reason(numerator, denominator, value) -%}
+    {#- Why a directly standardised rate has no value (metrics.md: not below 10 events; as
+        phe_dsr, not where an age band has no population). -#}
     case
         when {{ numerator }} < 10 then 'fewer than 10 events'
-        when {{ value }} is null then 'events in an age band with no registered population'
+        when not {{ denominator }} > 0 then 'no registered patients'
+        when {{ value }} is null then 'an age band with no registered patients'
     end
 {%- endmacro %}
 

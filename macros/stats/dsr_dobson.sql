@@ -6,9 +6,10 @@
     var(DSR) = sum(w_i^2 O_i / n_i^2) / (sum w_i)^2 * multiplier^2
     limits = DSR + sqrt(var(DSR) / O) * (O_limit - O), O = sum(O_i), O_limit Byar's limit of O.
 
-    Null (not calculated) when O < 10, and when events fall in a stratum with no population
-    (the stratum rate is undefined). Missing event counts count as 0; a stratum with no
-    population and no events contributes 0. -#}
+    Null (not calculated) when O < 10, and when any stratum has no population (n_i = 0 or
+    missing), with or without events: phe_dsr refuses such data ("denominators must all be
+    greater than zero"), and counting an empty band as a rate of 0 biases small subgroups
+    down. Missing event counts count as 0. -#}
 
 {% macro dsr_value(events, population, standard_population, multiplier) -%}
     {{ return(adapter.dispatch('dsr_value', 'nbhd')(
@@ -78,7 +79,7 @@
     {%- endset -%}
     {%- set is_calculable -%}
         {{ total_events }} >= 10
-        and sum(case when {{ observed }} > 0 and not coalesce({{ people }}, 0) > 0 then 1 else 0 end) = 0
+        and sum(case when coalesce({{ people }}, 0) > 0 then 0 else 1 end) = 0
     {%- endset -%}
     {{ return({
         'total_events': total_events,

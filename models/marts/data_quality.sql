@@ -2,8 +2,11 @@
 -- recorded by `nbhd build` (rows read, loaded and quarantined per dataset and rule, and
 -- input rows = loaded + quarantined), plus coverage gaps found in the warehouse: practice
 -- months missing from GPAD within its date range, which are left out of both numerator
--- and denominator rather than counted as zero; and self-assessment rows that cannot be
--- scored against the matrix in use.
+-- and denominator rather than counted as zero; practice-months with activity but no
+-- registered patients (the practice is missing from the month's registered_population
+-- extract), whose activity is left out of every rate per registered patient, and each
+-- practice whose extracts stop before its activity does (inputs.md, "Denominators over
+-- time"); and self-assessment rows that cannot be scored against the matrix in use.
 
 with validation as (
 
@@ -62,6 +65,89 @@ gpad_gaps as (
 
 ),
 
+activity_months as (
+
+    -- practice-months of the datasets counted in rates per registered patient
+    select 'hospital_activity' as dataset, month, practice_code, count(*) as input_rows
+    from {{ ref('stg_hospital_activity') }}
+    group by month, practice_code
+    union all
+    select 'gp_appointments' as dataset, month, practice_code, count(*) as input_rows
+    from {{ ref('stg_gp_appointments') }}
+    group by month, practice_code
+
+),
+
+registered_months as (
+
+    select month, practice_code from {{ ref('int_population_practice_months') }}
+
+),
+
+unregistered_activity as (
+
+    select
+        activity_months.dataset,
+        'no_registered_patients' as check_name,
+        'warning' as severity,
+        activity_months.practice_code,
+        activity_months.month as period_start,
+        cast(activity_months.input_rows as bigint) as rows_affected,
+        {{ dbt.concat([
+            "'activity in a month whose registered_population extract does not list the '",
+            "'practice: left out of every rate per registered patient and of its parents'",
+        ]) }} as detail
+    from activity_months
+    left join registered_months
+        on activity_months.month = registered_months.month
+        and activity_months.practice_code = registered_months.practice_code
+    where registered_months.practice_code is null
+
+),
+
+last_activity as (
+
+    select practice_code, max(month) as last_month
+    from activity_months
+    group by practice_code
+
+),
+
+last_registered as (
+
+    select practice_code, max(month) as last_month
+    from registered_months
+    group by practice_code
+
+),
+
+extracts_ending_early as (
+
+    -- one row per practice: period_start is its first month with activity after its last
+    -- month with registered patients; rows_affected counts the months after that
+    select
+        'registered_population' as dataset,
+        'extracts_end_before_activity' as check_name,
+        'warning' as severity,
+        last_activity.practice_code,
+        cast({{ dbt.dateadd('month', 1, 'last_registered.last_month') }} as date) as period_start,
+        cast(
+            {{ dbt.datediff('last_registered.last_month', 'last_activity.last_month', 'month') }}
+            as bigint
+        ) as rows_affected,
+        {{ dbt.concat([
+            "'registered patients until '",
+            month_label('last_registered.last_month'),
+            "', activity until '",
+            month_label('last_activity.last_month'),
+            "': the later activity is in no rate per registered patient'",
+        ]) }} as detail
+    from last_activity
+    inner join last_registered on last_activity.practice_code = last_registered.practice_code
+    where last_registered.last_month < last_activity.last_month
+
+),
+
 assessments as (
 
     select * from {{ ref('stg_maturity_assessments') }}
@@ -114,6 +200,10 @@ all_results as (
     select * from validation
     union all
     select * from gpad_gaps
+    union all
+    select * from unregistered_activity
+    union all
+    select * from extracts_ending_early
     union all
     select * from unmatched_assessments
 

@@ -105,7 +105,12 @@ with_method as (
         case
             when counted.given_value is not null then null
             when counted.denominator = 0 then 'denominator is zero'
-            when catalogue.method <> 'none' and counted.denominator is null then 'no denominator'
+            when catalogue.method <> 'none' and counted.denominator is null then
+                case
+                    when catalogue.source_datasets like '%registered_population%'
+                        then 'no registered patients'
+                    else 'no denominator'
+                end
         end as not_calculated_reason
     from counted
     inner join catalogue on counted.metric_id = catalogue.metric_id

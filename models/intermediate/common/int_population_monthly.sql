@@ -1,6 +1,8 @@
--- Registered patients for every month of the data, by the latest extract on or before the
--- month's end (else the practice's earliest extract), with the IMD quintile of each LSOA
--- (null where the LSOA is UNKNOWN or not in lsoa_deprivation). Core20 = quintile 1.
+-- Registered patients for every month of the data, from the extract the month uses
+-- (int_population_extract_months: one extract for all practices), with the IMD quintile of
+-- each LSOA (null where the LSOA is UNKNOWN or not in lsoa_deprivation). Core20 = quintile
+-- 1. A practice missing from that extract has no rows for the month: no registered
+-- patients, never a list size carried from another extract.
 
 with population as (
 
@@ -48,6 +50,4 @@ select
     by_lsoa.age_band,
     by_lsoa.patients
 from chosen_extract
-inner join by_lsoa
-    on chosen_extract.practice_code = by_lsoa.practice_code
-    and chosen_extract.extract_date = by_lsoa.extract_date
+inner join by_lsoa on chosen_extract.extract_date = by_lsoa.extract_date

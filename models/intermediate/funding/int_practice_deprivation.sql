@@ -1,6 +1,7 @@
 -- Each practice's deprivation at each month end: the IMD quintile of its patient-weighted
 -- mean IMD decile (quintile = ceil(mean decile / 2)), from the registered_population
--- extract the month uses. Patients in UNKNOWN or unmatched LSOAs are left out of the mean.
+-- extract the month uses (one for all practices: a practice missing from it has none).
+-- Patients in UNKNOWN or unmatched LSOAs are left out of the mean.
 
 with population as (
 
@@ -10,7 +11,7 @@ with population as (
 
 chosen_extract as (
 
-    select month_end as period_end, practice_code, extract_date
+    select month_end as period_end, extract_date
     from {{ ref('int_population_extract_months') }}
 
 ),
@@ -31,12 +32,10 @@ weighted_decile as (
 
 select
     chosen_extract.period_end,
-    chosen_extract.practice_code,
+    weighted_decile.practice_code,
     weighted_decile.mean_imd_decile,
     least(5, greatest(1, cast(ceil(weighted_decile.mean_imd_decile / 2.0) as integer)))
         as imd_quintile
 from chosen_extract
-inner join weighted_decile
-    on chosen_extract.practice_code = weighted_decile.practice_code
-    and chosen_extract.extract_date = weighted_decile.extract_date
+inner join weighted_decile on chosen_extract.extract_date = weighted_decile.extract_date
 where weighted_decile.mean_imd_decile is not null

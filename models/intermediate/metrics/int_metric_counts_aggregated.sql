@@ -5,6 +5,10 @@
 -- at each geography equals the one recomputed from row-level data. Numerators,
 -- denominators and sums of squares can be non-whole, so they are summed with exact_sum
 -- (the same in every build); unweighted counts are whole and add exactly as doubles.
+-- A practice row without a denominator, of a metric whose statistic needs one (a
+-- practice-month with activity but no registered patients), stays a practice row but is
+-- added to no parent: its activity would inflate the parent's rate (inputs.md,
+-- "Denominators over time"; data_quality lists it).
 
 {% set families = [
     'int_access_metric_counts',
@@ -31,6 +35,13 @@ geographies as (
 
     select * from {{ ref('int_practice_geographies') }}
 
+),
+
+counted_metrics as (
+
+    -- metrics whose statistic is a ratio of the counts (every method but none)
+    select metric_id from {{ ref('metric_catalogue') }} where method <> 'none'
+
 )
 
 select
@@ -52,6 +63,9 @@ from practice_counts
 inner join geographies
     on practice_counts.practice_code = geographies.practice_code
     and practice_counts.period_end = geographies.period_end
+where geographies.geography_type = 'practice'
+    or practice_counts.denominator is not null
+    or practice_counts.metric_id not in (select metric_id from counted_metrics)
 group by
     practice_counts.metric_id,
     practice_counts.period_grain,

@@ -1,7 +1,10 @@
 -- Primary and community share of spend, and its change since the baseline financial year,
 -- for each ICB and place. ICB spend comes from its `icb` rows where present, else the sum
 -- of its places, never both. A place's ICB is the ICB of its practices. Money is summed
--- with exact_sum, so totals do not depend on the order of the rows.
+-- with exact_sum, so totals do not depend on the order of the rows. The baseline is one
+-- year for every organisation (var baseline_financial_year, else the earliest financial
+-- year in the spend dataset, metrics.md); an organisation with no spend that year has no
+-- change to report, rather than a change measured from its own first year.
 
 with spend as (
 
@@ -88,7 +91,7 @@ with_baseline as (
         {% if var('baseline_financial_year') %}
         '{{ var("baseline_financial_year") }}'
         {% else %}
-        min(financial_year) over (partition by geography_type, geography_code)
+        min(financial_year) over ()
         {% endif %} as baseline_financial_year
     from shares
 

@@ -1,0 +1,216 @@
+"""Registered populations as real data have them (issue 16): a practice that closes mid-series
+and a practice missing from `registered_population`, each built from the tiny synthetic ICB
+with that one change. Expected figures are recomputed from the input files.
+
+Before the fix, the closed practice kept its last list size for ever (the tiny ICB's A&E rate
+in October 2024 was 521 / 15,219 instead of 321 / 9,961 per 1,000 here, 35% too low) and the
+missing practice's activity inflated its PCN (A&E 51.07 instead of 35.68 per 1,000).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from metrics_cli.build import build
+
+pytestmark = pytest.mark.slow
+
+CLOSED = "Y01001"  # closes on 2024-06-30; hospital records still name it for 3 months
+MISSING = "Y01003"  # absent from every registered_population extract
+CLOSURE_MONTH = "2024-07-01"
+LAGGING_MONTHS = ("2024-07-01", "2024-08-01", "2024-09-01")
+
+
+def _read(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, infer_schema_length=0)
+
+
+def _close_practice(data: Path) -> None:
+    population = _read(data / "registered_population.csv")
+    population.filter(
+        ~((pl.col("practice_code") == CLOSED) & (pl.col("extract_date") >= CLOSURE_MONTH))
+    ).write_csv(data / "registered_population.csv")
+    organisations = _read(data / "organisations.csv")
+    organisations.with_columns(
+        valid_to=pl.when(pl.col("practice_code") == CLOSED)
+        .then(pl.lit("2024-06-30"))
+        .otherwise(pl.col("valid_to"))
+    ).write_csv(data / "organisations.csv")
+    gpad = _read(data / "gp_appointments.csv")
+    month = pl.col("APPOINTMENT_MONTH_START_DATE").str.to_date("%d%b%Y")
+    gpad.filter(
+        ~((pl.col("GP_CODE") == CLOSED) & (month >= pl.date(2024, 7, 1)))
+    ).write_csv(data / "gp_appointments.csv")
+    hospital = _read(data / "hospital_activity.csv")
+    hospital.filter(
+        ~(
+            (pl.col("practice_code") == CLOSED)
+            & (pl.col("month") >= CLOSURE_MONTH)
+            & ~pl.col("month").is_in(LAGGING_MONTHS)
+        )
+    ).write_csv(data / "hospital_activity.csv")
+
+
+def _drop_practice_population(data: Path) -> None:
+    population = _read(data / "registered_population.csv")
+    population.filter(pl.col("practice_code") != MISSING).write_csv(
+        data / "registered_population.csv"
+    )
+
+
+def _variant(
+    tiny_data: Path, factory: pytest.TempPathFactory, change: Callable[[Path], None]
+) -> tuple[Path, Path]:
+    data = factory.mktemp("variant") / "data"
+    shutil.copytree(tiny_data, data)
+    change(data)
+    warehouse = data.parent / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NBHD_STATE_DIR", str(data.parent / "state"))
+        result = build(data, warehouse, {})
+    assert result.ok, result.summary()
+    return data, warehouse
+
+
+@pytest.fixture(scope="module")
+def closure(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return _variant(tiny_data, tmp_path_factory, _close_practice)
+
+
+@pytest.fixture(scope="module")
+def missing(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return _variant(tiny_data, tmp_path_factory, _drop_practice_population)
+
+
+def _sql(warehouse: Path, query: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def _ae_attendances(data: Path, month: str, practices: set[str]) -> int:
+    hospital = _read(data / "hospital_activity.csv").filter(
+        (pl.col("month") == month)
+        & pl.col("practice_code").is_in(practices)
+        & pl.col("activity_type").is_in(["ae_type1", "ae_other"])
+    )
+    return int(hospital["events"].cast(pl.Int64).sum())
+
+
+def _list_size(data: Path, extract_date: str, practices: set[str]) -> int:
+    population = _read(data / "registered_population.csv").filter(
+        (pl.col("extract_date") == extract_date) & pl.col("practice_code").is_in(practices)
+    )
+    return int(population["patients"].cast(pl.Int64).sum())
+
+
+def _ae_rate(warehouse: Path, geography_type: str, month: str) -> tuple[object, ...]:
+    ((row),) = _sql(
+        warehouse,
+        "select numerator, denominator, value, not_calculated_reason from metric_values "
+        "where metric_id = 'ae_attendance_rate' and breakdown_type = 'all' "
+        f"and geography_type = '{geography_type}' and period_grain = 'month' "
+        f"and period_start = '{month}'",
+    )
+    return row
+
+
+def test_a_closed_practice_has_no_list_size_after_closing(closure: tuple[Path, Path]) -> None:
+    data, warehouse = closure
+    others = {"Y01002", "Y01003"}
+    # October 2024 uses the 2024-10-01 extract, which no longer lists the closed practice
+    numerator, denominator, value, reason = _ae_rate(warehouse, "icb", "2024-10-01")
+    assert numerator == _ae_attendances(data, "2024-10-01", others)
+    assert denominator == _list_size(data, "2024-10-01", others)
+    assert value == pytest.approx(numerator / denominator * 1000, rel=1e-12)  # type: ignore[operator]
+    assert reason is None
+    # its hospital records that lag the closure are in no rate, its own or the ICB's
+    numerator, denominator, _, _ = _ae_rate(warehouse, "icb", "2024-08-01")
+    assert numerator == _ae_attendances(data, "2024-08-01", others)
+    assert denominator == _list_size(data, "2024-07-01", others)
+    ((closed_numerator, closed_denominator, closed_value, closed_reason),) = _sql(
+        warehouse,
+        "select numerator, denominator, value, not_calculated_reason from metric_values "
+        "where metric_id = 'ae_attendance_rate' and breakdown_type = 'all' "
+        f"and geography_code = '{CLOSED}' and period_grain = 'month' "
+        "and period_start = '2024-08-01'",
+    )
+    assert closed_numerator == _ae_attendances(data, "2024-08-01", {CLOSED}) > 0
+    assert (closed_denominator, closed_value) == (None, None)
+    assert closed_reason == "no registered patients"
+    # June still uses the April extract, which lists it
+    numerator, denominator, _, _ = _ae_rate(warehouse, "icb", "2024-06-01")
+    assert denominator == _list_size(data, "2024-04-01", {CLOSED, *others})
+
+
+def test_data_quality_lists_activity_after_the_extracts_end(closure: tuple[Path, Path]) -> None:
+    _, warehouse = closure
+    rows = _sql(
+        warehouse,
+        "select dataset, check_name, severity, practice_code, "
+        "cast(period_start as varchar), rows_affected from data_quality "
+        "where check_name in ('no_registered_patients', 'extracts_end_before_activity') "
+        "order by all",
+    )
+    lagging = [
+        row[4] for row in rows if row[:4] == ("hospital_activity", "no_registered_patients",
+                                             "warning", CLOSED)
+    ]
+    assert lagging == list(LAGGING_MONTHS)
+    assert ("registered_population", "extracts_end_before_activity", "warning", CLOSED,
+            "2024-07-01", 3) in rows
+    assert len(rows) == 4
+
+
+def test_activity_without_patients_stays_out_of_its_parents(missing: tuple[Path, Path]) -> None:
+    data, warehouse = missing
+    registered = {"Y01001", "Y01002"}
+    numerator, denominator, value, _ = _ae_rate(warehouse, "pcn", "2024-10-01")
+    assert numerator == _ae_attendances(data, "2024-10-01", registered)
+    assert denominator == _list_size(data, "2024-10-01", registered)
+    assert value == pytest.approx(numerator / denominator * 1000, rel=1e-12)  # type: ignore[operator]
+    # the PCN's DSR is its registered practices' events over their populations
+    ((pcn_events, pcn_population, pcn_value),) = _sql(
+        warehouse,
+        "select numerator, denominator, value from metric_values "
+        "where metric_id = 'acsc_emergency_admission_dsr' and breakdown_type = 'all' "
+        "and geography_type = 'pcn' and period_label = '2024/25'",
+    )
+    practices = _sql(
+        warehouse,
+        "select geography_code, numerator, denominator from metric_values "
+        "where metric_id = 'acsc_emergency_admission_dsr' and breakdown_type = 'all' "
+        "and geography_type = 'practice' and period_label = '2024/25' order by all",
+    )
+    assert [row[0] for row in practices] == sorted(registered)
+    assert pcn_events == sum(row[1] for row in practices)  # type: ignore[misc]
+    assert pcn_population == pytest.approx(sum(row[2] for row in practices), rel=1e-12)  # type: ignore[misc]
+    assert pcn_value is not None
+
+
+def test_a_rate_without_a_denominator_has_no_value(missing: tuple[Path, Path]) -> None:
+    data, warehouse = missing
+    gpad = _read(data / "gp_appointments.csv").filter(
+        (pl.col("GP_CODE") == MISSING) & (pl.col("APPOINTMENT_MONTH_START_DATE") == "01OCT2024")
+    )
+    ((numerator, denominator, value, lower, reason),) = _sql(
+        warehouse,
+        "select numerator, denominator, value, lower_95, not_calculated_reason "
+        "from metric_values where metric_id = 'appointments_per_1000' "
+        f"and geography_code = '{MISSING}' and period_start = '2024-10-01'",
+    )
+    assert numerator == gpad["COUNT_OF_APPOINTMENTS"].cast(pl.Int64).sum() > 0
+    assert (denominator, value, lower) == (None, None, None)
+    assert reason == "no registered patients"
+    months = _sql(
+        warehouse,
+        "select dataset, count(*) from data_quality "
+        f"where check_name = 'no_registered_patients' and practice_code = '{MISSING}' "
+        "group by all order by all",
+    )
+    assert months == [("gp_appointments", 24), ("hospital_activity", 24)]
