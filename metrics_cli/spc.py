@@ -2,7 +2,10 @@
 
 One implementation serves one series (`xmr_chart`) and a whole mart (`spc_points`,
 `spc_frame`): every step is a polars expression evaluated per *segment*, where a segment is
-a series, or the part of a series from one rebase date to the next.
+a series, or the part of a series from one rebase date to the next. Rebase dates apply to
+every series (`rebase_dates`) or to some (`phases`, the spc_phases seed: from which month
+a series' limits are recalculated, and optionally from how many of that phase's first
+points, its baseline).
 
 Each special-cause rule gives a flagged point a side, +1 (high) or -1 (low):
 
@@ -86,6 +89,51 @@ def _rebase_epochs(period_start: pl.Series, rebase_dates: Sequence[date]) -> pl.
     return pl.Series("_epoch", np.searchsorted(cuts, starts, side="right").astype(np.int64))
 
 
+PHASE_COLUMNS = ("recalculate_from", "baseline_points")
+
+
+def _with_phases(
+    frame: pl.DataFrame, keys: Sequence[str], phases: pl.DataFrame | None
+) -> pl.DataFrame:
+    """`frame` with `_phase`, the latest `recalculate_from` of its series on or before each
+    point (null before the first), and `_phase_baseline`, that phase's baseline_points.
+
+    `phases` holds some of the series keys (the series a row applies to), recalculate_from
+    and baseline_points (null: every point of the phase sets its limits).
+    """
+    if phases is None or phases.is_empty():
+        return frame.with_columns(
+            pl.lit(None, dtype=pl.Date).alias("_phase"),
+            pl.lit(None, dtype=pl.Int64).alias("_phase_baseline"),
+        )
+    by = [key for key in keys if key in phases.columns]
+    unknown = sorted(set(phases.columns) - set(by) - set(PHASE_COLUMNS))
+    if unknown or not set(PHASE_COLUMNS) <= set(phases.columns):
+        raise ValueError(
+            f"SPC phases need {[*keys, *PHASE_COLUMNS]} columns; unexpected {unknown}"
+        )
+    table = phases.select(
+        *by,
+        pl.col("recalculate_from").cast(pl.Date).alias("_phase"),
+        pl.col("baseline_points").cast(pl.Int64).alias("_phase_baseline"),
+    )
+    if table["_phase"].null_count():
+        raise ValueError("every SPC phase needs a recalculate_from date")
+    if (table["_phase_baseline"] < 2).any():
+        raise ValueError("an SPC phase's baseline_points must be at least 2 (one moving range)")
+    if table.select([*by, "_phase"]).is_duplicated().any():
+        raise ValueError("two SPC phases of one series start in the same month")
+    joined = frame.sort("period_start").join_asof(
+        table.sort("_phase"),
+        left_on="period_start",
+        right_on="_phase",
+        by=by or None,
+        strategy="backward",
+        check_sortedness=False,
+    )
+    return joined.sort([*keys, "period_start"])
+
+
 def spc_points(
     points: pl.DataFrame,
     series_keys: Sequence[str],
@@ -93,13 +141,16 @@ def spc_points(
     screen_outliers: bool = True,
     fix_after_n_points: int | None = None,
     rebase_dates: Sequence[date] = (),
+    phases: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """XmR chart columns for every point of every series in `points`.
 
     `points` holds `series_keys`, `period_start`, `value` (no nulls), `polarity` and `target`
     (the series' target or null). Returns the rows sorted by series and date with `mean`,
     the four limits, `point_type`, `is_last_point`, `variation_icon` and `assurance_icon`
-    added; icons are the series' (from its last point) on every row.
+    added; icons are the series' (from its last point) on every row. A new segment starts
+    at every rebase date and at every phase of `phases` (see _with_phases); a phase's
+    baseline_points, else fix_after_n_points, fixes its limits from its first points.
     """
     keys = list(series_keys)
     if fix_after_n_points is not None and fix_after_n_points < 2:
@@ -114,13 +165,13 @@ def spc_points(
     if points.select([*keys, "period_start"]).is_duplicated().any():
         raise ValueError("a series has two points for the same period_start")
 
-    frame = points.sort([*keys, "period_start"])
+    frame = _with_phases(points.sort([*keys, "period_start"]), keys, phases)
     frame = frame.with_columns(_rebase_epochs(frame["period_start"], rebase_dates))
     new_series = pl.any_horizontal([_changed(key) for key in keys]) if keys else pl.lit(False)
     frame = frame.with_columns(
         _new_series=new_series | (pl.int_range(pl.len()) == 0),
     ).with_columns(
-        _new_segment=pl.col("_new_series") | _changed("_epoch"),
+        _new_segment=pl.col("_new_series") | _changed("_epoch") | _changed("_phase"),
         _series=pl.col("_new_series").cum_sum(),
     )
     frame = frame.with_columns(_segment=pl.col("_new_segment").cum_sum())
@@ -132,7 +183,9 @@ def spc_points(
     frame = frame.with_columns(
         _position=position,
         _has_limits=pl.len().over("_segment") >= MIN_POINTS,
-    ).with_columns(_baseline=pl.col("_position") < baseline_points)
+    ).with_columns(
+        _baseline=pl.col("_position") < pl.col("_phase_baseline").fill_null(baseline_points)
+    )
 
     # Mean and moving ranges from the baseline points (the whole segment unless fixed).
     moving_range = (pl.col("value") - pl.col("value").shift(1)).abs()
@@ -315,12 +368,15 @@ def spc_frame(
     *,
     fix_after_n_points: int | None = None,
     rebase_dates: Sequence[date] = (),
+    phases: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The `metric_spc` mart: an XmR chart per monthly series of breakdown `all`.
 
     Rows of `metric_values` with a null value (not calculated) are left out of the series.
     Polarity comes from `catalogue`; `targets` (metric_id, geography_type, geography_code,
-    target) gives the target of a series where one is set.
+    target) gives the target of a series where one is set; `phases` (the spc_phases seed:
+    metric_id, geography_type, geography_code, recalculate_from, baseline_points) the
+    months from which a series' limits are recalculated, and its baselines.
     """
     monthly = metric_values.filter(
         (pl.col("period_grain") == "month")
@@ -344,5 +400,6 @@ def spc_frame(
         screen_outliers=screen,
         fix_after_n_points=fix_after_n_points,
         rebase_dates=rebase_dates,
+        phases=phases,
     )
     return charted.select(SPC_COLUMNS)

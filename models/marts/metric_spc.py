@@ -1,6 +1,7 @@
 """metric_spc: a Making Data Count XmR chart for every monthly series of breakdown `all`.
 
-The rules live in metrics_cli/spc.py (tested there); this model only fetches its inputs.
+The rules live in metrics_cli/spc.py (tested there); this model only fetches its inputs,
+with the baselines and recalculation points of the spc_phases seed.
 """
 
 from typing import Any
@@ -16,4 +17,5 @@ def model(dbt: Any, session: Any) -> Any:
     )
     catalogue = dbt.ref("metric_catalogue").pl()
     targets = dbt.ref("spc_targets").pl()
-    return spc_frame(metric_values, catalogue, targets, screen).to_arrow()
+    phases = dbt.ref("spc_phases").pl()
+    return spc_frame(metric_values, catalogue, targets, screen, phases=phases).to_arrow()

@@ -488,6 +488,80 @@ def test_spc_frame_of_no_rows_has_the_mart_columns() -> None:
     assert frame.schema["is_last_point"] == pl.Boolean
 
 
+def _phases(*rows: tuple[str, str, str, date, int | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "metric_id": pl.String,
+            "geography_type": pl.String,
+            "geography_code": pl.String,
+            "recalculate_from": pl.Date,
+            "baseline_points": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def test_spc_frame_recalculates_limits_from_each_series_phase() -> None:
+    """The spc_phases seed: the ICB's DNA rate is recalculated from its 13th month (two
+    segments: mean 11, limits 5.68 / 16.32, then mean 21.5, limits 13.52 / 29.48, as in
+    test_rebasing_recomputes_the_limits_from_each_date); the practice's same series, with no
+    phase, keeps one set of limits over all 24 points (mean (6 x 22 + 6 x 43) / 24 = 16.25)."""
+    values = [*BASELINE, *[20.0, 23.0] * 6]
+    rows = [*_metric_rows("dna_rate", "all", "all", values),
+            *_metric_rows("dna_rate", "practice", "A1", values)]  # fmt: skip
+    phases = _phases(("dna_rate", "all", "all", _month(12), None))
+    frame = spc_frame(pl.DataFrame(rows), CATALOGUE, TARGETS, True, phases=phases)
+    icb = frame.filter(pl.col("geography_type") == "all")
+    assert icb["mean"].to_list() == pytest.approx([11.0] * 12 + [21.5] * 12, abs=1e-12)
+    assert icb["upper_process_limit"].to_list()[11:13] == pytest.approx([16.32, 29.48])
+    assert flagged(icb) == []
+    practice = frame.filter(pl.col("geography_type") == "practice")
+    assert practice["mean"].to_list() == pytest.approx([16.25] * 24, abs=1e-12)
+    unphased = spc_frame(pl.DataFrame(rows), CATALOGUE, TARGETS, True)
+    assert unphased.filter(pl.col("geography_type") == "all")["mean"][0] == pytest.approx(16.25)
+
+
+def test_spc_frame_phase_baseline_fixes_the_limits_from_its_first_points() -> None:
+    """A phase from the series' first month with a 12-point baseline holds the limits at
+    5.68 / 16.32 while six 14s follow (as fix_after_n_points=12 does for every series); a
+    second phase from month 13 with a 3-point baseline (20, 23, 20: mean 21, AMR 3) gets
+    limits 21 -/+ 7.98 over its 12 points."""
+    values = [*BASELINE, *[20.0, 23.0] * 6]
+    rows = _metric_rows("face_to_face_share", "pcn", "P1", [*BASELINE, *[14.0] * 6])
+    rows += _metric_rows("same_day_share", "pcn", "P1", values)
+    phases = _phases(
+        ("face_to_face_share", "pcn", "P1", _month(0), 12),
+        ("same_day_share", "pcn", "P1", _month(12), 3),
+    )
+    frame = spc_frame(pl.DataFrame(rows), CATALOGUE, TARGETS, True, phases=phases)
+    fixed = frame.filter(pl.col("metric_id") == "face_to_face_share")
+    assert fixed["lower_process_limit"].to_list() == pytest.approx([5.68] * 18, abs=1e-12)
+    assert fixed["upper_process_limit"].to_list() == pytest.approx([16.32] * 18, abs=1e-12)
+    second = frame.filter(pl.col("metric_id") == "same_day_share")[12:]
+    assert second["mean"].to_list() == pytest.approx([21.0] * 12, abs=1e-12)
+    assert second["upper_process_limit"].to_list() == pytest.approx([28.98] * 12, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("phases", "message"),
+    [
+        (_phases(("dna_rate", "all", "all", date(2024, 4, 1), 1)), "at least 2"),
+        (
+            _phases(
+                ("dna_rate", "all", "all", date(2024, 4, 1), None),
+                ("dna_rate", "all", "all", date(2024, 4, 1), 12),
+            ),
+            "same month",
+        ),
+    ],
+)
+def test_spc_frame_refuses_impossible_phases(phases: pl.DataFrame, message: str) -> None:
+    rows = _metric_rows("dna_rate", "all", "all", BASELINE)
+    with pytest.raises(ValueError, match=message):
+        spc_frame(pl.DataFrame(rows), CATALOGUE, TARGETS, True, phases=phases)
+
+
 def test_mart_tests_accept_exactly_the_values_the_code_writes() -> None:
     """The accepted_values tests in _spc_inequality.yml list the same vocabularies."""
     path = Path(__file__).resolve().parents[3] / "models" / "marts" / "_spc_inequality.yml"
