@@ -105,6 +105,38 @@ unregistered_activity as (
 
 ),
 
+payments_without_patients as (
+
+    -- practice payments of a financial year in none of whose months the practice has
+    -- registered patients: no weighted patients, so left out of payments per weighted
+    -- patient and of the ICB's total shared by the needs-based fair share
+    select
+        'practice_payments' as dataset,
+        'no_registered_patients' as check_name,
+        'warning' as severity,
+        payments.practice_code,
+        payments.period_start,
+        count(*) as rows_affected,
+        {{ dbt.concat([
+            "'payments in a financial year with no registered patients: left out of '",
+            "'payments per weighted patient and of the needs-based fair share'",
+        ]) }} as detail
+    from (
+        select
+            practice_code,
+            {{ financial_year_start_from_label('financial_year') }} as period_start
+        from {{ ref('stg_practice_payments') }}
+    ) as payments
+    left join registered_months
+        on payments.practice_code = registered_months.practice_code
+        and registered_months.month >= payments.period_start
+        and registered_months.month
+            < cast({{ dbt.dateadd('month', 12, 'payments.period_start') }} as date)
+    where registered_months.practice_code is null
+    group by payments.practice_code, payments.period_start
+
+),
+
 last_activity as (
 
     select practice_code, max(month) as last_month
@@ -202,6 +234,8 @@ all_results as (
     select * from gpad_gaps
     union all
     select * from unregistered_activity
+    union all
+    select * from payments_without_patients
     union all
     select * from extracts_ending_early
     union all

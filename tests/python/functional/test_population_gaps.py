@@ -109,43 +109,44 @@ def _list_size(data: Path, extract_date: str, practices: set[str]) -> int:
     return int(population["patients"].cast(pl.Int64).sum())
 
 
-def _ae_rate(warehouse: Path, geography_type: str, month: str) -> tuple[object, ...]:
+def _ae_rate(warehouse: Path, month: str, geography: str) -> tuple[object, ...]:
+    """numerator, denominator, value and not_calculated_reason of the A&E rate of a month;
+    `geography` is a condition on geography_type and geography_code."""
     ((row),) = _sql(
         warehouse,
         "select numerator, denominator, value, not_calculated_reason from metric_values "
         "where metric_id = 'ae_attendance_rate' and breakdown_type = 'all' "
-        f"and geography_type = '{geography_type}' and period_grain = 'month' "
-        f"and period_start = '{month}'",
+        f"and {geography} and period_grain = 'month' and period_start = '{month}'",
     )
     return row
 
 
-def test_a_closed_practice_has_no_list_size_after_closing(closure: tuple[Path, Path]) -> None:
-    data, warehouse = closure
-    others = {"Y01002", "Y01003"}
-    # October 2024 uses the 2024-10-01 extract, which no longer lists the closed practice
-    numerator, denominator, value, reason = _ae_rate(warehouse, "icb", "2024-10-01")
-    assert numerator == _ae_attendances(data, "2024-10-01", others)
-    assert denominator == _list_size(data, "2024-10-01", others)
+def _assert_rate_of(
+    data: Path, warehouse: Path, geography: str, month: str, practices: set[str], extract: str
+) -> None:
+    """The geography's A&E rate of `month` is that of `practices` alone, per 1,000 of their
+    list size in `extract`."""
+    numerator, denominator, value, reason = _ae_rate(warehouse, month, geography)
+    assert numerator == _ae_attendances(data, month, practices)
+    assert denominator == _list_size(data, extract, practices)
     assert value == pytest.approx(numerator / denominator * 1000, rel=1e-12)  # type: ignore[operator]
     assert reason is None
+
+
+def test_a_closed_practice_has_no_list_size_after_closing(closure: tuple[Path, Path]) -> None:
+    data, warehouse = closure
+    icb, others = "geography_type = 'icb'", {"Y01002", "Y01003"}
+    # October 2024 uses the 2024-10-01 extract, which no longer lists the closed practice
+    _assert_rate_of(data, warehouse, icb, "2024-10-01", others, "2024-10-01")
     # its hospital records that lag the closure are in no rate, its own or the ICB's
-    numerator, denominator, _, _ = _ae_rate(warehouse, "icb", "2024-08-01")
-    assert numerator == _ae_attendances(data, "2024-08-01", others)
-    assert denominator == _list_size(data, "2024-07-01", others)
-    ((closed_numerator, closed_denominator, closed_value, closed_reason),) = _sql(
-        warehouse,
-        "select numerator, denominator, value, not_calculated_reason from metric_values "
-        "where metric_id = 'ae_attendance_rate' and breakdown_type = 'all' "
-        f"and geography_code = '{CLOSED}' and period_grain = 'month' "
-        "and period_start = '2024-08-01'",
+    _assert_rate_of(data, warehouse, icb, "2024-08-01", others, "2024-07-01")
+    numerator, denominator, value, reason = _ae_rate(
+        warehouse, "2024-08-01", f"geography_code = '{CLOSED}'"
     )
-    assert closed_numerator == _ae_attendances(data, "2024-08-01", {CLOSED}) > 0
-    assert (closed_denominator, closed_value) == (None, None)
-    assert closed_reason == "no registered patients"
+    assert numerator == _ae_attendances(data, "2024-08-01", {CLOSED}) > 0
+    assert (denominator, value, reason) == (None, None, "no registered patients")
     # June still uses the April extract, which lists it
-    numerator, denominator, _, _ = _ae_rate(warehouse, "icb", "2024-06-01")
-    assert denominator == _list_size(data, "2024-04-01", {CLOSED, *others})
+    _assert_rate_of(data, warehouse, icb, "2024-06-01", {CLOSED, *others}, "2024-04-01")
 
 
 def test_data_quality_lists_activity_after_the_extracts_end(closure: tuple[Path, Path]) -> None:
@@ -170,10 +171,8 @@ def test_data_quality_lists_activity_after_the_extracts_end(closure: tuple[Path,
 def test_activity_without_patients_stays_out_of_its_parents(missing: tuple[Path, Path]) -> None:
     data, warehouse = missing
     registered = {"Y01001", "Y01002"}
-    numerator, denominator, value, _ = _ae_rate(warehouse, "pcn", "2024-10-01")
-    assert numerator == _ae_attendances(data, "2024-10-01", registered)
-    assert denominator == _list_size(data, "2024-10-01", registered)
-    assert value == pytest.approx(numerator / denominator * 1000, rel=1e-12)  # type: ignore[operator]
+    pcn = "geography_type = 'pcn'"
+    _assert_rate_of(data, warehouse, pcn, "2024-10-01", registered, "2024-10-01")
     # the PCN's DSR is its registered practices' events over their populations
     ((pcn_events, pcn_population, pcn_value),) = _sql(
         warehouse,
@@ -213,4 +212,7 @@ def test_a_rate_without_a_denominator_has_no_value(missing: tuple[Path, Path]) -
         f"where check_name = 'no_registered_patients' and practice_code = '{MISSING}' "
         "group by all order by all",
     )
-    assert months == [("gp_appointments", 24), ("hospital_activity", 24)]
+    # and its payments, in financial years with no registered patients: no fair share
+    assert months == [
+        ("gp_appointments", 24), ("hospital_activity", 24), ("practice_payments", 2)
+    ]
