@@ -67,7 +67,8 @@ gpad_gaps as (
 
 activity_months as (
 
-    -- practice-months of the datasets counted in rates per registered patient
+    -- practice-months of the datasets counted in rates per registered (or weighted)
+    -- patient
     select 'hospital_activity' as dataset, month, practice_code, count(*) as input_rows
     from {{ ref('stg_hospital_activity') }}
     group by month, practice_code
@@ -75,6 +76,15 @@ activity_months as (
     select 'gp_appointments' as dataset, month, practice_code, count(*) as input_rows
     from {{ ref('stg_gp_appointments') }}
     group by month, practice_code
+    union all
+    select
+        'workforce' as dataset,
+        cast({{ dbt.date_trunc('month', 'census_date') }} as date) as month,
+        practice_code,
+        count(*) as input_rows
+    from {{ ref('stg_workforce') }}
+    where practice_code is not null
+    group by cast({{ dbt.date_trunc('month', 'census_date') }} as date), practice_code
 
 ),
 

@@ -1,8 +1,11 @@
 -- Workforce per 10,000 weighted patients at each census, already at geography level:
 -- practice-employed staff count at their practice and upward; PCN-employed staff (null
 -- practice_code) count from their PCN upward, never at practice level. The denominator is
--- the weighted patients of the geography's practices in the census month. FTE and weighted
--- patients are summed with exact_sum, so the totals do not depend on the order of the rows.
+-- the weighted patients of the geography's practices in the census month; the staff of a
+-- practice with no registered patients that month (missing from its registered_population
+-- extract) are added nowhere, as they have no patients in the denominator (data_quality
+-- lists them). FTE and weighted patients are summed with exact_sum, so the totals do not
+-- depend on the order of the rows.
 
 with periods as (
 
@@ -69,6 +72,9 @@ staff_by_geography as (
         staff.gp_fte, staff.clinical_fte, staff.arrs_fte, staff.headcount
     from staff
     inner join periods on staff.census_date = periods.period_start
+    inner join {{ ref('int_population_practice_months') }} as registered
+        on staff.practice_code = registered.practice_code
+        and periods.month = registered.month
     inner join geographies
         on staff.practice_code = geographies.practice_code
         and periods.month_end = geographies.period_end

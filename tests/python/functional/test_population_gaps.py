@@ -47,6 +47,10 @@ def _close_practice(data: Path) -> None:
     gpad.filter(
         ~((pl.col("GP_CODE") == CLOSED) & (month >= pl.date(2024, 7, 1)))
     ).write_csv(data / "gp_appointments.csv")
+    workforce = _read(data / "workforce.csv")
+    workforce.filter(  # PCN-employed staff (no practice) stay
+        ~(pl.col("practice_code").eq_missing(CLOSED) & (pl.col("census_date") >= CLOSURE_MONTH))
+    ).write_csv(data / "workforce.csv")
     hospital = _read(data / "hospital_activity.csv")
     hospital.filter(
         ~(
@@ -214,5 +218,28 @@ def test_a_rate_without_a_denominator_has_no_value(missing: tuple[Path, Path]) -
     )
     # and its payments, in financial years with no registered patients: no fair share
     assert months == [
-        ("gp_appointments", 24), ("hospital_activity", 24), ("practice_payments", 2)
+        ("gp_appointments", 24), ("hospital_activity", 24), ("practice_payments", 2),
+        ("workforce", 8),
     ]
+
+
+def test_staff_without_patients_stay_out_of_their_parents(missing: tuple[Path, Path]) -> None:
+    """The ICB's GP FTE at a census is that of its registered practices and its PCN's own
+    staff: the missing practice's GPs are set against no patients, so they are left out."""
+    data, warehouse = missing
+    census = "2024-09-30"
+    workforce = _read(data / "workforce.csv").filter(
+        (pl.col("census_date") == census)
+        & pl.col("staff_group").is_in(["gp_partner", "gp_salaried", "gp_locum"])
+    )
+    counted = workforce.filter(
+        pl.col("practice_code").is_null() | (pl.col("practice_code") != MISSING)
+    )
+    left_out = workforce.filter(pl.col("practice_code") == MISSING)
+    ((numerator,),) = _sql(
+        warehouse,
+        "select numerator from metric_values where metric_id = 'gp_fte_per_10k' "
+        f"and geography_type = 'icb' and period_start = '{census}'",
+    )
+    assert left_out.height > 0
+    assert numerator == pytest.approx(counted["fte"].cast(pl.Float64).sum(), rel=1e-12)
