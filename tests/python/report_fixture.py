@@ -4,9 +4,9 @@
 (disclosed_metric_values, disclosed_metric_spc, disclosed_inequality_gaps, maturity_levels,
 maturity_criteria_results, data_quality), the exact marts beside them as a build leaves them
 (metric_values, metric_spc, inequality_gaps: reports must never read these), the seeds
-(metric_catalogue, spc_targets, maturity_domains, maturity_criteria), the hierarchy tables
-(int_practice_geographies, int_geography_parents, int_quintile_populations) and
-raw.build_info, with the spec's columns.
+(metric_catalogue, spc_targets, spc_phases, maturity_domains, maturity_criteria), the
+hierarchy tables (int_practice_geographies, int_geography_parents, int_quintile_populations)
+and raw.build_info, with the spec's columns.
 
 Six practices report 24 months (July 2023 to June 2025). Values are made from practice-level
 counts summed up the hierarchy, with Wilson, Byar and t limits, so parents and children agree.
@@ -1042,6 +1042,15 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
     tables = {
         "metric_catalogue": seed_catalogue,
         "spc_targets": targets,
+        "spc_phases": pl.DataFrame(
+            schema={
+                "metric_id": pl.String,
+                "geography_type": pl.String,
+                "geography_code": pl.String,
+                "recalculate_from": pl.Date,
+                "baseline_points": pl.Int32,
+            }
+        ),
         "metric_values": values,
         "disclosed_metric_values": disclosed_metric_values(values, seed_catalogue, geographies),
         "metric_spc": spc,
