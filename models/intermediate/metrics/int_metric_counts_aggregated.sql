@@ -6,9 +6,10 @@
 -- denominators and sums of squares can be non-whole, so they are summed with exact_sum
 -- (the same in every build); unweighted counts are whole and add exactly as doubles.
 -- A practice row without a denominator, of a metric whose statistic needs one (a
--- practice-month with activity but no registered patients), stays a practice row but is
--- added to no parent: its activity would inflate the parent's rate (inputs.md,
--- "Denominators over time"; data_quality lists it).
+-- practice-month with appointments but no registered patients), gives no row at any level,
+-- its own included: its activity would inflate its parents' rates (inputs.md,
+-- "Denominators over time"; data_quality lists it), and a practice row left out of its
+-- parents would break the sums that disclosure control relies on.
 
 {% set families = [
     'int_access_metric_counts',
@@ -63,8 +64,7 @@ from practice_counts
 inner join geographies
     on practice_counts.practice_code = geographies.practice_code
     and practice_counts.period_end = geographies.period_end
-where geographies.geography_type = 'practice'
-    or practice_counts.denominator is not null
+where practice_counts.denominator is not null
     or practice_counts.metric_id not in (select metric_id from counted_metrics)
 group by
     practice_counts.metric_id,

@@ -2,11 +2,10 @@
 -- attendance rate, emergency bed days of people 75+, ACSC emergency admissions (by ESP2013
 -- stratum, standardised in metric_values) and the community share of contacts.
 -- Within hospital_activity's range a practice with no rows in a month had zero events, so
--- the registered population is the frame and events are joined onto it. A practice-month
--- with no registered patients (the practice is missing from the month's extract) has its
--- events in that month's own row, with no denominator, and in no longer period: the rates
--- here are per registered patient (inputs.md, "Denominators over time"); metric_values
--- gives no value and int_metric_counts_aggregated adds no such row to a parent.
+-- the registered population is the frame and events are joined onto it. Events of a
+-- practice-month with no registered patients (the practice is missing from the month's
+-- extract) are in no rate here, all being per registered patient (inputs.md, "Denominators
+-- over time"); data_quality lists them.
 
 with periods as (
 
@@ -48,7 +47,7 @@ hospital_periods as (
     left join registered_months
         on hospital.month = registered_months.month
         and hospital.practice_code = registered_months.practice_code
-    where periods.period_grain = 'month' or registered_months.practice_code is not null
+    where registered_months.practice_code is not null
     group by
         periods.period_grain,
         periods.period_start,
@@ -71,13 +70,6 @@ population as (
 
 ),
 
-registered_periods as (
-
-    -- the practices with registered patients in some month of each period
-    select distinct period_grain, period_start, practice_code from population
-
-),
-
 framed as (
 
     select
@@ -89,10 +81,7 @@ framed as (
         coalesce(population.imd_quintile, hospital_periods.imd_quintile) as imd_quintile,
         coalesce(population.sex, hospital_periods.sex) as sex,
         coalesce(population.age_band, hospital_periods.age_band) as age_band,
-        case
-            when registered_periods.practice_code is not null
-                then coalesce(population.patients, 0)
-        end as patients,
+        coalesce(population.patients, 0) as patients,
         coalesce(hospital_periods.ae_attendances, 0) as ae_attendances,
         coalesce(hospital_periods.emergency_admissions, 0) as emergency_admissions,
         coalesce(hospital_periods.elective_admissions, 0) as elective_admissions,
@@ -109,13 +98,6 @@ framed as (
         and population.imd_quintile is not distinct from hospital_periods.imd_quintile
         and population.sex = hospital_periods.sex
         and population.age_band = hospital_periods.age_band
-    left join registered_periods
-        on registered_periods.period_grain
-            = coalesce(population.period_grain, hospital_periods.period_grain)
-        and registered_periods.period_start
-            = coalesce(population.period_start, hospital_periods.period_start)
-        and registered_periods.practice_code
-            = coalesce(population.practice_code, hospital_periods.practice_code)
 
 ),
 

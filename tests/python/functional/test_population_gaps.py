@@ -143,12 +143,15 @@ def test_a_closed_practice_has_no_list_size_after_closing(closure: tuple[Path, P
     # October 2024 uses the 2024-10-01 extract, which no longer lists the closed practice
     _assert_rate_of(data, warehouse, icb, "2024-10-01", others, "2024-10-01")
     # its hospital records that lag the closure are in no rate, its own or the ICB's
+    assert _ae_attendances(data, "2024-08-01", {CLOSED}) > 0
     _assert_rate_of(data, warehouse, icb, "2024-08-01", others, "2024-07-01")
-    numerator, denominator, value, reason = _ae_rate(
-        warehouse, "2024-08-01", f"geography_code = '{CLOSED}'"
+    closed_months = _sql(
+        warehouse,
+        "select cast(period_start as varchar) from metric_values "
+        f"where metric_id = 'ae_attendance_rate' and geography_code = '{CLOSED}' "
+        "and breakdown_type = 'all' and period_grain = 'month' and period_start >= '2024-06-01'",
     )
-    assert numerator == _ae_attendances(data, "2024-08-01", {CLOSED}) > 0
-    assert (denominator, value, reason) == (None, None, "no registered patients")
+    assert closed_months == [("2024-06-01",)]
     # June still uses the April extract, which lists it
     _assert_rate_of(data, warehouse, icb, "2024-06-01", {CLOSED, *others}, "2024-04-01")
 
@@ -196,20 +199,21 @@ def test_activity_without_patients_stays_out_of_its_parents(missing: tuple[Path,
     assert pcn_value is not None
 
 
-def test_a_rate_without_a_denominator_has_no_value(missing: tuple[Path, Path]) -> None:
-    data, warehouse = missing
-    gpad = _read(data / "gp_appointments.csv").filter(
-        (pl.col("GP_CODE") == MISSING) & (pl.col("APPOINTMENT_MONTH_START_DATE") == "01OCT2024")
-    )
-    ((numerator, denominator, value, lower, reason),) = _sql(
+def test_a_practice_without_patients_has_no_rate_per_patient(
+    missing: tuple[Path, Path],
+) -> None:
+    """Its appointments per 1,000 had a value of its appointments x 1,000 (2,006,000 in the
+    issue) beside the reason 'no denominator'; now it has no row, and data_quality says why.
+    Its shares of appointments (per appointment, not per patient) are still there."""
+    _, warehouse = missing
+    metrics = _sql(
         warehouse,
-        "select numerator, denominator, value, lower_95, not_calculated_reason "
-        "from metric_values where metric_id = 'appointments_per_1000' "
-        f"and geography_code = '{MISSING}' and period_start = '2024-10-01'",
+        "select distinct metric_id from metric_values "
+        f"where geography_code = '{MISSING}' and period_start = '2024-10-01' order by all",
     )
-    assert numerator == gpad["COUNT_OF_APPOINTMENTS"].cast(pl.Int64).sum() > 0
-    assert (denominator, value, lower) == (None, None, None)
-    assert reason == "no registered patients"
+    assert ("appointments_per_1000",) not in metrics
+    assert ("ae_attendance_rate",) not in metrics
+    assert ("same_day_share",) in metrics
     months = _sql(
         warehouse,
         "select dataset, count(*) from data_quality "
