@@ -4,7 +4,9 @@
 --   prior:  the same series at its latest period starting at least 12 months before the
 --           latest period starts (a year earlier);
 --   icb:    the ICB's row for the latest period and breakdown (not_worse_than_icb);
---   spc:    the Making Data Count point type of the latest month (improving, monthly only).
+--   spc:    the Making Data Count point type of the latest month (improving, monthly only);
+--   change: the latest row's change_from_year_before (the metric_judgements mart), which
+--           the `improving` rule reads, so that reports and the matrix judge alike.
 -- Gap rules read the slope index of inequality (and its limits) from inequality_gaps in
 -- place of the value. Every reading comes from the disclosed marts (disclosed_metric_values,
 -- disclosed_inequality_gaps, disclosed_metric_spc), so maturity evidence and levels, which
@@ -301,6 +303,7 @@ select
     latest.value as latest_value,
     latest.lower_95 as latest_lower_95,
     latest.upper_95 as latest_upper_95,
+    judgements.change_from_year_before,
     prior_readings.value as prior_value,
     prior_readings.lower_95 as prior_lower_95,
     prior_readings.upper_95 as prior_upper_95,
@@ -325,3 +328,12 @@ left join spc_points
     on spc_points.neighbourhood_code = criterion_scope.neighbourhood_code
     and spc_points.assessment_period = criterion_scope.assessment_period
     and spc_points.criterion_id = criterion_scope.criterion_id
+left join {{ ref('metric_judgements') }} as judgements
+    on criterion_scope.series_source = 'metric_values'
+    and judgements.metric_id = criterion_scope.metric_id
+    and judgements.period_grain = criterion_scope.period_grain
+    and judgements.period_start = latest.period_start
+    and judgements.geography_type = criterion_scope.geography_type
+    and judgements.geography_code = criterion_scope.geography_code
+    and judgements.breakdown_type = criterion_scope.breakdown_type
+    and judgements.breakdown_value = criterion_scope.breakdown_value

@@ -1,8 +1,10 @@
 -- Each metric criterion judged from its readings (docs/maturity.md, "Metric rules"):
 --   threshold:          the latest value compared with the threshold by the operator;
---   improving:          better than a year before with non-overlapping 95% limits (values
---                       compared directly where the method gives no limits), or a
---                       special-cause improvement at the latest month of the SPC chart;
+--   improving:          change_from_year_before is `improved` (macro change_from_year_before
+--                       in metric_judgements: better than a year before with non-overlapping
+--                       95% limits, values compared directly where the method gives no
+--                       limits, or a special-cause improvement at the latest month of the
+--                       SPC chart);
 --   not_worse_than_icb: worse means the ICB's value lies outside the 95% limits on the good
 --                       side (higher_is_better: ICB above the upper limit; lower_is_better:
 --                       ICB below the lower limit); without limits, worse means strictly
@@ -54,27 +56,15 @@ judged as (
                 end
 
             when readings.rule = 'improving' then
+                -- the change on a year before as metric_judgements states it (one macro,
+                -- change_from_year_before, for reports and the matrix alike)
                 case
-                    when readings.spc_point_type = 'special_cause_improvement' then true
-                    when readings.prior_value is null then
-                        case
-                            when readings.spc_point_type is not null
-                                and readings.spc_point_type <> 'too_few_points'
-                                then false
-                        end
-                    when readings.latest_lower_95 is null or readings.latest_upper_95 is null
-                        or readings.prior_lower_95 is null or readings.prior_upper_95 is null
-                        then
-                            case readings.polarity
-                                when 'higher_is_better'
-                                    then readings.latest_value > readings.prior_value + readings.tolerance
-                                when 'lower_is_better'
-                                    then readings.latest_value < readings.prior_value - readings.tolerance
-                            end
-                    when readings.polarity = 'higher_is_better'
-                        then readings.latest_lower_95 > readings.prior_upper_95 + readings.tolerance
-                    when readings.polarity = 'lower_is_better'
-                        then readings.latest_upper_95 < readings.prior_lower_95 - readings.tolerance
+                    when readings.change_from_year_before = 'improved' then true
+                    when readings.polarity not in ('higher_is_better', 'lower_is_better')
+                        then null
+                    when readings.change_from_year_before in (
+                        'worsened', 'no_significant_change', 'unchanged'
+                    ) then false
                 end
 
             when readings.rule = 'not_worse_than_icb' then
