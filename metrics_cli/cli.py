@@ -115,7 +115,7 @@ def _warehouse_for_build(args: argparse.Namespace) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from metrics_cli.render import render_reports
+    from metrics_cli.report.run import render_reports
 
     scopes = {
         "neighbourhood": args.neighbourhood,

@@ -8,7 +8,7 @@ from pathlib import Path
 from metrics_cli.build import build
 from metrics_cli.generate import generate
 from metrics_cli.publish import publish
-from metrics_cli.render import render_reports
+from metrics_cli.report.run import render_reports
 
 
 def run_demo(out: Path, scale: str, seed: int) -> int:

@@ -38,6 +38,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from metrics_cli.build import run_dbt
 from metrics_cli.disclosure import (
     CELL_KEY,
     DEFAULT_ROUNDING,
@@ -57,6 +58,12 @@ from metrics_cli.sii import inequality_frame
 from metrics_cli.spc import spc_frame
 
 REPO = Path(__file__).resolve().parents[2]
+JUDGEMENT_MARTS = (
+    "geography_snapshots",
+    "assessment_periods",
+    "metric_judgements",
+    "inequality_judgements",
+)
 CATALOGUE_CSV = REPO / "seeds" / "metric_catalogue.csv"
 MARTS_DIR = REPO / "models" / "marts"
 Z95 = 1.959964
@@ -1061,6 +1068,8 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
         "maturity_domains": domains,
         "maturity_criteria": criteria,
         "maturity_levels": levels,
+        # the returns' assessment periods, which the assessment_periods mart dates
+        "stg_maturity_assessments": levels.select("assessment_period").unique(),
         "maturity_criteria_results": results,
         "data_quality": data_quality(),
     }
@@ -1086,4 +1095,9 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
         )
     finally:
         con.close()
+    # the judgement marts and the hierarchy snapshot, by the project's own dbt models
+    failures = run_dbt(
+        ["run", "--select", *JUDGEMENT_MARTS], path, {}, path.parent / f"{path.stem}-dbt"
+    )
+    assert not failures, failures
     return path

@@ -21,13 +21,10 @@ from report_fixture import Names, build_report_warehouse
 
 from metrics_cli.cli import main
 from metrics_cli.errors import UsageError
-from metrics_cli.render import Progress, render_reports, render_scopes
-from metrics_cli.report_data import (
-    connect,
-    format_value,
-    load_disclosed_metric_values,
-    locate_tables,
-)
+from metrics_cli.report.figures import load_disclosed_metric_values
+from metrics_cli.report.run import Progress, render_reports, render_scopes
+from metrics_cli.report.text import format_value
+from metrics_cli.warehouse import open_warehouse
 
 NASTY_NAME = "Hilltop & Vale <b>Bold</b> </style> {{ 7*7 }}"
 NASTY_EVIDENCE = 'Rota agreed <b>weekly</b> & "same-day" </style><script>x()</script> {{ config }}'
@@ -131,9 +128,8 @@ def test_pdf_figures_equal_the_marts(warehouse: Path, nb3_text: str) -> None:
 def test_every_headline_value_is_the_mart_value_or_withheld(warehouse: Path, nb3_text: str) -> None:
     """Each latest NB3 row of the access and continuity metrics prints as the mart's value,
     formatted by unit, unless disclosure control withheld it."""
-    with connect(warehouse) as con:
-        tables = locate_tables(con)
-        disclosed = load_disclosed_metric_values(con, tables, ["QXX"])
+    with open_warehouse(warehouse) as wh:
+        disclosed = load_disclosed_metric_values(wh, ["QXX"])
     units = dict(mart(warehouse, "select metric_id, unit from metric_catalogue"))
     latest = (
         disclosed.filter(
@@ -338,7 +334,7 @@ def test_a_report_failing_while_written_leaves_the_previous_one_whole(
         path.write_bytes(b"%PDF- half a report")
         raise OSError("disk full")
 
-    monkeypatch.setattr("metrics_cli.render.write_pdf", fail_half_way)
+    monkeypatch.setattr("metrics_cli.report.run.write_pdf", fail_half_way)
     outcome = render_scopes(warehouse, tmp_path, [("neighbourhood", "NB1")], "pdf", workers=1)
     assert [f.scope for f in outcome.failures] == [("neighbourhood", "NB1")]
     assert "disk full" in outcome.summary()

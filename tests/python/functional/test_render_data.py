@@ -1,5 +1,7 @@
-"""What reports print, before any HTML: formatting, period and change rules, key messages
-traced to the mart rows behind them, and the choice of rows from the fixture warehouse."""
+"""What reports print, before any HTML: formatting, key messages traced to the mart rows
+behind them, and the choice of rows from the fixture warehouse. The judgements themselves
+(change on a year before, comparison with the ICB, gap direction, the assessment calendar)
+are dbt's, tested by the unit tests of models/marts/_judgements.yml."""
 
 from __future__ import annotations
 
@@ -15,28 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: re
 
 from report_fixture import build_report_warehouse
 
-from metrics_cli import disclosure, render, report_data
-from metrics_cli.render import render_html
-from metrics_cli.report_data import (
-    Figure,
-    Metric,
-    ReportData,
-    ReportPeriod,
-    assessment_period_end,
-    build_report,
-    choose_assessment_periods,
-    classify_change,
-    connect,
-    format_count,
-    format_interval,
-    format_value,
-    in_sentence,
-    list_scopes,
-    load_disclosed_metric_values,
-    locate_tables,
-    minus_one_year,
-    resolve_period,
-)
+from metrics_cli import disclosure, report
+from metrics_cli.report.figures import list_scopes, load_disclosed_metric_values, resolve_period
+from metrics_cli.report.html import render_html
+from metrics_cli.report.sections import build_report
+from metrics_cli.report.text import format_count, format_interval, format_value, in_sentence
+from metrics_cli.report.views import ReportData, ReportPeriod
+from metrics_cli.warehouse import open_warehouse
 
 
 @pytest.mark.parametrize(
@@ -73,93 +60,25 @@ def test_in_sentence_keeps_acronyms() -> None:
     assert in_sentence("Emergency admissions") == "emergency admissions"
 
 
-def test_minus_one_year() -> None:
-    assert minus_one_year(date(2025, 6, 30)) == date(2024, 6, 30)
-    assert minus_one_year(date(2024, 2, 29)) == date(2023, 2, 28)
-
-
-def test_assessment_periods() -> None:
-    assert assessment_period_end("2025/26 Q1") == date(2025, 6, 30)
-    assert assessment_period_end("2025/26 Q3") == date(2025, 12, 31)
-    assert assessment_period_end("2025/26 Q4") == date(2026, 3, 31)
-    assert assessment_period_end("2025/26") == date(2026, 3, 31)
-    assert assessment_period_end("spring") is None
-    labels = ["2025/26 Q1", "2024/25 Q4", "2025/26 Q2", "2024/25 Q4"]
-    assert choose_assessment_periods(labels, date(2025, 6, 30)) == ("2025/26 Q1", "2024/25 Q4")
-    assert choose_assessment_periods(labels, date(2025, 3, 31)) == ("2024/25 Q4", None)
-    assert choose_assessment_periods(labels, date(2024, 1, 31)) == (None, None)
-    assert choose_assessment_periods(["b", "a"], date(2024, 1, 31)) == ("b", "a")
-
-
-def metric(polarity: str) -> Metric:
-    return Metric(
-        "m", "M", "", "%", "wilson", polarity, "access", "", ("gp_appointments",), ("all",)
-    )
-
-
-def figure(value: float | None, lower: float | None, upper: float | None) -> Figure:
-    return Figure(
-        "m",
-        "month",
-        date(2025, 6, 1),
-        date(2025, 6, 30),
-        "2025-06",
-        "neighbourhood",
-        "NB1",
-        "all",
-        "all",
-        50.0,
-        100.0,
-        100.0,
-        value,
-        lower,
-        upper,
-        "wilson",
-        "similar",
-        None,
-        False,
-    )
-
-
-def test_classify_change_needs_separate_intervals() -> None:
-    now, before = figure(50, 45, 55), figure(40, 35, 44.9)
-    assert classify_change(metric("higher_is_better"), now, before) == "improved"
-    assert classify_change(metric("lower_is_better"), now, before) == "worsened"
-    assert classify_change(metric("neutral"), now, before) == "higher"
-    touching = figure(40, 35, 45)  # upper limit 45 meets the current lower limit: overlap
-    assert classify_change(metric("higher_is_better"), now, touching) == "no_significant_change"
-    assert classify_change(metric("higher_is_better"), now, None) == "not_comparable"
-    assert (
-        classify_change(metric("higher_is_better"), figure(5, None, None), figure(4, None, None))
-        == "higher"
-    )
-    assert (
-        classify_change(metric("higher_is_better"), figure(None, None, None), before)
-        == "not_comparable"
-    )
-
-
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_report_warehouse(tmp_path_factory.mktemp("data") / "warehouse.duckdb")
 
 
 def report_for(warehouse: Path, scope: tuple[str, str], label: str | None = None) -> ReportData:
-    with connect(warehouse) as con:
-        tables = locate_tables(con)
-        period = resolve_period(con, tables, label)
-        disclosed = load_disclosed_metric_values(con, tables, ["QXX"])
-        return build_report(con, tables, disclosed.lazy(), scope, period, date(2025, 7, 14))
+    with open_warehouse(warehouse) as wh:
+        period = resolve_period(wh, label)
+        disclosed = load_disclosed_metric_values(wh, ["QXX"])
+        return build_report(wh, disclosed.lazy(), scope, period, date(2025, 7, 14))
 
 
 def test_default_period_is_the_latest_month(warehouse: Path) -> None:
-    with connect(warehouse) as con:
-        tables = locate_tables(con)
-        assert resolve_period(con, tables, None) == ReportPeriod("2025-06", date(2025, 6, 30))
-        assert resolve_period(con, tables, "12m to 2024-12") == ReportPeriod(
+    with open_warehouse(warehouse) as wh:
+        assert resolve_period(wh, None) == ReportPeriod("2025-06", date(2025, 6, 30))
+        assert resolve_period(wh, "12m to 2024-12") == ReportPeriod(
             "12m to 2024-12", date(2024, 12, 31)
         )
-        assert list_scopes(con, tables, date(2025, 6, 30)) == [
+        assert list_scopes(wh, date(2025, 6, 30)) == [
             ("neighbourhood", "NB1"),
             ("neighbourhood", "NB2"),
             ("neighbourhood", "NB3"),
@@ -171,8 +90,19 @@ def test_default_period_is_the_latest_month(warehouse: Path) -> None:
 
 
 def test_connection_is_read_only(warehouse: Path) -> None:
-    with connect(warehouse) as con, pytest.raises(duckdb.Error):
-        con.execute("create table scratch (x integer)")
+    with open_warehouse(warehouse) as wh, pytest.raises(duckdb.Error):
+        wh.con.execute("create table scratch (x integer)")
+
+
+def test_only_marts_seeds_and_the_build_record_are_readable(warehouse: Path) -> None:
+    """Nothing outside dbt reads a staging or intermediate model: the fixture holds
+    int_practice_geographies, but the access module will not name it."""
+    with open_warehouse(warehouse) as wh:
+        assert wh.relation("geography_snapshots") == '"main"."geography_snapshots"'
+        assert wh.relation("build_info") == '"raw"."build_info"'
+        assert wh.has("metric_judgements") and wh.has("spc_targets")
+        with pytest.raises(ValueError, match="int_practice_geographies is not a mart"):
+            wh.relation("int_practice_geographies")
 
 
 def test_context_of_a_neighbourhood(warehouse: Path) -> None:
@@ -233,8 +163,12 @@ def test_key_messages_quote_the_mart_rows_they_cite(warehouse: Path) -> None:
         )
     assert first.text == (
         f"Appointments booked on the same day improved from {rows['2024-06']:.1f}% (2024-06) "
-        f"to {rows['2025-06']:.1f}% (2025-06); the 95% confidence intervals do not overlap."
+        f"to {rows['2025-06']:.1f}% (2025-06); the SPC chart shows special-cause variation in "
+        "the latest month."
     )
+    # the change is the mart's: metric_judgements counts the SPC chart's special cause first,
+    # as the maturity matrix's `improving` rule does
+    assert first.reference.mart == "metric_judgements"
     kinds = [m.kind for m in messages]
     assert "maturity" in kinds and "inequality" in kinds
     maturity = next(m for m in messages if m.kind == "maturity")
@@ -319,7 +253,7 @@ def test_reports_read_only_the_disclosed_marts(
 
     for name in ("protect_spc", "protect_inequality_gaps", "disclosure_decisions"):
         monkeypatch.setattr(disclosure, name, forbidden)
-    for module in (report_data, render):
+    for module in (report.figures, report.sections, report.key_messages, report.html):
         assert not any(name.startswith("protect_") for name in vars(module)), module
     exact_dropped = copy_of(
         warehouse,

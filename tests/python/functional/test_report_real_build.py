@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from metrics_cli.cli import main
-from metrics_cli.report_data import format_value
+from metrics_cli.report.text import format_value
 
 pytestmark = pytest.mark.slow
 

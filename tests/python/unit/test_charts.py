@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from metrics_cli import charts
-from metrics_cli.charts import (
+from metrics_cli.report import charts
+from metrics_cli.report.charts import (
     Bar,
     CaterpillarUnit,
     MaturityRow,
@@ -17,7 +17,6 @@ from metrics_cli.charts import (
     SpcPoint,
     bar_chart,
     caterpillar_chart,
-    compare_to_reference,
     format_number,
     maturity_grid,
     month_label,
@@ -239,18 +238,11 @@ def test_bar_chart_whiskers_and_withheld_bars() -> None:
     assert "not shown" in [t.text for t in missing.iter(f"{SVG}text")]
 
 
-def test_compare_to_reference() -> None:
-    assert compare_to_reference(CaterpillarUnit("a", 10, 8, 12), 7) == "higher"
-    assert compare_to_reference(CaterpillarUnit("a", 10, 8, 12), 13) == "lower"
-    assert compare_to_reference(CaterpillarUnit("a", 10, 8, 12), 12) == "similar"
-    assert compare_to_reference(CaterpillarUnit("a", 10, None, None), 1) == "not compared"
-
-
 def test_caterpillar_chart_sorts_highlights_and_marks_significance() -> None:
     units = [
-        CaterpillarUnit("High", 30, 28, 32),
-        CaterpillarUnit("Mine", 20, 15, 25, highlight=True),
-        CaterpillarUnit("Low", 10, 8, 12),
+        CaterpillarUnit("High", 30, 28, 32, "higher"),
+        CaterpillarUnit("Mine", 20, 15, 25, "similar", highlight=True),
+        CaterpillarUnit("Low", 10, 8, 12, "lower"),
     ]
     svg = caterpillar_chart("Benchmark", units, 20.0, "ICB")
     root = parse(svg)
@@ -284,7 +276,10 @@ def test_chart_text_is_escaped() -> None:
     nasty = 'North & East <b>Bold</b> </style> {{ 7*7 }} "q"'
     svg = caterpillar_chart(
         nasty,
-        [CaterpillarUnit(nasty, 1, 0.5, 1.5, True), CaterpillarUnit("Other", 2, 1.5, 2.5)],
+        [
+            CaterpillarUnit(nasty, 1, 0.5, 1.5, "similar", True),
+            CaterpillarUnit("Other", 2, 1.5, 2.5, "similar"),
+        ],
         1.5,
         nasty,
     )

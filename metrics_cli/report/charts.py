@@ -497,18 +497,10 @@ class CaterpillarUnit:
     value: float
     lower: float | None
     upper: float | None
+    comparison: str
+    """Against the reference line, as the mart says (metric_judgements.comparison_to_icb):
+    `higher`, `lower`, `similar`, `not_compared`."""
     highlight: bool = False
-
-
-def compare_to_reference(unit: CaterpillarUnit, reference: float) -> str:
-    """`higher` / `lower` when the reference lies outside the unit's 95% limits, else `similar`."""
-    if unit.lower is None or unit.upper is None:
-        return "not compared"
-    if reference < unit.lower:
-        return "higher"
-    if reference > unit.upper:
-        return "lower"
-    return "similar"
 
 
 def caterpillar_chart(
@@ -522,8 +514,8 @@ def caterpillar_chart(
 ) -> str:
     """Units sorted by value, each a point with its 95% limits, against a reference line.
 
-    A unit whose limits exclude the reference is drawn as a triangle pointing up (higher) or
-    down (lower); the highlighted unit is drawn in NHS blue with a bold label.
+    A unit whose comparison (made in dbt, against the reference) is higher or lower is drawn
+    as a triangle pointing up or down; the highlighted unit is drawn in NHS blue with a bold label.
     """
     ordered = sorted(units, key=lambda u: (u.value, u.label))
     row = 13.0
@@ -577,7 +569,7 @@ def caterpillar_chart(
                 f'<line x1="{_fmt(x(unit.lower))}" y1="{_fmt(cy)}" x2="{_fmt(x(unit.upper))}" '
                 f'y2="{_fmt(cy)}" stroke="{colour}" stroke-width="1.2"/>'
             )
-        verdict = compare_to_reference(unit, reference)
+        verdict = unit.comparison
         cx = x(unit.value)
         if verdict == "higher":
             body.append(
@@ -591,7 +583,10 @@ def caterpillar_chart(
             )
         else:
             body.append(f'<circle cx="{_fmt(cx)}" cy="{_fmt(cy)}" r="3" fill="{colour}"/>')
-        described.append(f"{unit.label} {format_number(unit.value, decimals)}{suffix} ({verdict})")
+        described.append(
+            f"{unit.label} {format_number(unit.value, decimals)}{suffix} "
+            f"({verdict.replace('_', ' ')})"
+        )
     desc = (
         f"{title}. {reference_label}: {format_number(reference, decimals)}{suffix}. "
         + "; ".join(described)
