@@ -18,7 +18,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from metrics_cli.errors import DataError, UsageError
+from metrics_cli.errors import DataError
+from metrics_cli.files import check_warehouse_to_read
 
 MARTS = (
     "metric_values",
@@ -108,9 +109,9 @@ def locate(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 @contextmanager
 def open_warehouse(path: Path) -> Iterator[Warehouse]:
-    """The warehouse at `path`, read-only, closed on exit; a missing file is a usage error."""
-    if not path.is_file():
-        raise UsageError(f"no warehouse at {path}; run `nbhd build` first")
+    """The warehouse at `path`, read-only, closed on exit; a missing file, or one that is not
+    a DuckDB warehouse, is a usage error."""
+    check_warehouse_to_read(path)
     con = duckdb.connect(str(path), read_only=True)
     try:
         yield Warehouse(con, locate(con))

@@ -73,9 +73,7 @@ def resolve_period(wh: Warehouse, label: str | None) -> ReportPeriod:
     """The period asked for by label, else the latest month loaded."""
     metric_values = wh.relation("disclosed_metric_values")
     if label is not None:
-        row = wh.one(
-            f"select max(period_end) from {metric_values} where period_label = ?", [label]
-        )
+        row = wh.one(f"select max(period_end) from {metric_values} where period_label = ?", [label])
         if row is None or row[0] is None:
             raise UsageError(f"no period labelled '{label}' in the warehouse")
         return ReportPeriod(label=label, end=row[0])
@@ -475,10 +473,14 @@ def _rows_shown(disclosed: pl.LazyFrame, context: GeographyContext, as_at: date)
             _geography_keys(context.peers), on=on, how="semi"
         ),
     ]
-    return pl.concat(parts).unique(
-        ["metric_id", "period_grain", "period_start", *on, "breakdown_type", "breakdown_value"],
-        maintain_order=True,
-    ).collect()
+    return (
+        pl.concat(parts)
+        .unique(
+            ["metric_id", "period_grain", "period_start", *on, "breakdown_type", "breakdown_value"],
+            maintain_order=True,
+        )
+        .collect()
+    )
 
 
 def disclosure_settings(wh: Warehouse) -> tuple[int, int]:

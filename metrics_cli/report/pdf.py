@@ -28,14 +28,20 @@ def print_styles() -> tuple[Any, Any]:
     return stylesheet, font_config
 
 
-def write_pdf(html: str, path: Path) -> int:
-    """A tagged PDF/UA-1 file from the HTML (rendered without its stylesheet link); returns
-    the page count."""
+def lay_out(html: str) -> Any:
+    """The HTML (rendered without its stylesheet link) laid out in pages with print.css: a
+    WeasyPrint document, whose boxes the layout tests read."""
     from weasyprint import HTML
 
     stylesheet, font_config = print_styles()
-    document = HTML(string=html, base_url=f"{STATIC_DIR}/").render(
+    return HTML(string=html, base_url=f"{STATIC_DIR}/").render(
         stylesheets=[stylesheet], font_config=font_config
     )
+
+
+def write_pdf(html: str, path: Path) -> int:
+    """A tagged PDF/UA-1 file from the HTML (rendered without its stylesheet link); returns
+    the page count."""
+    document = lay_out(html)
     document.write_pdf(path, pdf_variant=PDF_VARIANT)
     return len(document.pages)

@@ -117,4 +117,3 @@ def in_sentence(title: str) -> str:
 def sentence_case(text: str) -> str:
     """First letter upper case, the rest as written (keeps `A&E`, `GP`)."""
     return text[:1].upper() + text[1:]
-

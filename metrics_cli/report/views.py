@@ -449,5 +449,3 @@ class ReportData:
     @property
     def title(self) -> str:
         return f"{sentence_case(self.scope.type_label)} report: {self.scope.name}"
-
-

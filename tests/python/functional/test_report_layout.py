@@ -1,0 +1,62 @@
+"""Every report of the tiny build laid out without faults, read back from the PDF's text
+positions: no text of one table cell printed over another, and no row that shows a withheld
+earlier figure beside "No earlier figure" (layout_check.py says how)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: layout_check
+
+from layout_check import LayoutFindings, check_layout
+
+from metrics_cli.report.figures import list_scopes, load_disclosed_metric_values, resolve_period
+from metrics_cli.report.html import render_html
+from metrics_cli.report.pdf import PDF_VARIANT, lay_out
+from metrics_cli.report.sections import build_report
+from metrics_cli.warehouse import open_warehouse
+
+pytestmark = pytest.mark.slow
+
+
+def test_no_table_cell_overprints_another(tiny_warehouse: Path, tmp_path: Path) -> None:
+    findings = LayoutFindings()
+    with open_warehouse(tiny_warehouse) as wh:
+        period = resolve_period(wh, None)
+        disclosed = load_disclosed_metric_values(wh, None).lazy()
+        scopes = list_scopes(wh, period.end)
+        for scope in scopes:
+            report = build_report(wh, disclosed, scope, period, date(2025, 7, 14))
+            document = lay_out(render_html(report, link_stylesheet=False))
+            pdf = tmp_path / f"{scope[0]}_{scope[1]}.pdf"
+            document.write_pdf(pdf, pdf_variant=PDF_VARIANT)
+            findings.add(check_layout(document, pdf, " ".join(scope)))
+    # the neighbourhood, provider, place and ICB of the tiny ICB, every table cell of each
+    assert [kind for kind, _ in scopes] == ["neighbourhood", "provider", "place", "icb"]
+    assert findings.cells > 2000
+    assert findings.overlaps == []
+    assert findings.contradictions == []
+
+
+def test_the_check_finds_an_overprinted_cell_and_a_contradictory_row(tmp_path: Path) -> None:
+    """The check itself, on a page made to fail it: a heading too wide for its nowrap
+    column runs into the next, and a row says both `withheld` and "No earlier figure"."""
+    html = (
+        "<html lang='en'><body><table style='table-layout: fixed; width: 60mm'>"
+        "<colgroup><col style='width: 10mm'><col><col></colgroup>"
+        "<tr><th style='white-space: nowrap'>Numerator</th><th>Denominator</th><th>x</th></tr>"
+        "<tr><td>1</td><td>withheld</td><td>No earlier figure</td></tr>"
+        "<tr><td>2</td><td>48.1%</td><td>Improved</td></tr>"
+        "</table></body></html>"
+    )
+    document = lay_out(html)
+    pdf = tmp_path / "faulty.pdf"
+    document.write_pdf(pdf)
+    findings = check_layout(document, pdf, "faulty")
+    assert findings.cells == 9
+    assert findings.overlaps == ["faulty page 1: 'Numerator Deno'"]  # run together
+    assert findings.contradictions == ["faulty page 1: '1 withheld No earlier figure'"]
