@@ -78,11 +78,10 @@ class Metric:
     breakdowns: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class YearBefore:
-    """The figure a year before, as metric_judgements names it (disclosed values only)."""
+class _Shown:
+    """What a printed figure says of itself: shown, withheld or not calculated, and whether
+    it has limits."""
 
-    period_label: str
     value: float | None
     lower_95: float | None
     upper_95: float | None
@@ -102,7 +101,18 @@ class YearBefore:
 
 
 @dataclass(frozen=True)
-class Figure:
+class YearBefore(_Shown):
+    """The figure a year before, as metric_judgements names it (disclosed values only)."""
+
+    period_label: str
+    value: float | None
+    lower_95: float | None
+    upper_95: float | None
+    is_suppressed: bool
+
+
+@dataclass(frozen=True)
+class Figure(_Shown):
     """One disclosed_metric_values row with its metric_judgements columns."""
 
     metric_id: str
@@ -128,18 +138,6 @@ class Figure:
     comparison_to_icb: str = "not_compared"
     spc_point_type: str | None = None
     year_before: YearBefore | None = None
-
-    @property
-    def status(self) -> str:
-        if self.is_suppressed:
-            return "suppressed"
-        if self.value is None:
-            return "not_calculated"
-        return "ok"
-
-    @property
-    def has_interval(self) -> bool:
-        return self.lower_95 is not None and self.upper_95 is not None
 
 
 @dataclass(frozen=True)
