@@ -7,12 +7,9 @@
 
 with assessment_periods as (
 
-    select distinct
-        assessment_period,
-        {{ assessment_period_start('assessment_period') }} as period_start,
-        {{ assessment_period_end('assessment_period') }} as period_end
-    from {{ ref('stg_maturity_assessments') }}
-    where {{ is_assessment_period('assessment_period') }}
+    -- the calendar, stated once (the assessment_periods mart, macros/maturity.sql)
+    select assessment_period, period_start, period_end
+    from {{ ref('assessment_periods') }}
 
 ),
 
