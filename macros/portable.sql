@@ -35,3 +35,17 @@
     {#- Spark's split takes a regular expression: the delimiter is escaped. -#}
     element_at(split({{ string_text }}, '\\{{ delimiter }}'), {{ position }})
 {%- endmacro %}
+
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    {#- dbt.dateadd on Spark for the dates this project adds to: a date, by Spark's own
+        add_months and date_add. dbt-spark's version goes through unix timestamps and
+        repeats its argument five times, so the nested date arithmetic of the period
+        macros grew into plans Spark ran out of memory analysing. -#}
+    {%- if datepart in ['day', 'week'] -%}
+        date_add(cast({{ from_date_or_timestamp }} as date), cast({{ interval }} * {{ 7 if datepart == 'week' else 1 }} as int))
+    {%- elif datepart in ['month', 'quarter', 'year'] -%}
+        add_months(cast({{ from_date_or_timestamp }} as date), cast({{ interval }} * {{ {'month': 1, 'quarter': 3, 'year': 12}[datepart] }} as int))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("dateadd by " ~ datepart ~ " is not used in this project on Spark") }}
+    {%- endif -%}
+{%- endmacro %}

@@ -36,6 +36,7 @@ import polars as pl
 
 from metrics_cli import __version__
 from metrics_cli.dbt_vars import checked_vars
+from metrics_cli.engines import DEFAULT_TARGET, build_marts, check_target
 from metrics_cli.errors import DataError, DiskFull, NbhdError, UsageError
 from metrics_cli.files import (
     MANIFEST,
@@ -103,8 +104,15 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def build(data_dir: Path, warehouse: Path, vars_text: Mapping[str, str]) -> BuildResult:
-    """Validate `data_dir`, build a new warehouse with dbt, and replace `warehouse` on success."""
+def build(
+    data_dir: Path,
+    warehouse: Path,
+    vars_text: Mapping[str, str],
+    target: str = DEFAULT_TARGET,
+) -> BuildResult:
+    """Validate `data_dir`, build a new warehouse with dbt on `target` (metrics_cli/engines.py),
+    and replace `warehouse` on success."""
+    check_target(target)
     dbt_vars = checked_vars(vars_text)
     warehouse = check_arguments(data_dir, warehouse)
     _check_matrix_var(dbt_vars)
@@ -114,7 +122,7 @@ def build(data_dir: Path, warehouse: Path, vars_text: Mapping[str, str]) -> Buil
         work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=warehouse.parent))
         try:
             with file_lock(work / WORK_LOCK):
-                return _build_in(work, data_dir, warehouse, dbt_vars)
+                return _build_in(work, data_dir, warehouse, dbt_vars, target)
         except _Signalled as stopped:
             raise BuildStopped(
                 f"the build was stopped ({stopped}); its temporary directory was removed "
@@ -213,7 +221,9 @@ def _stopped_by_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, Any]) -> BuildResult:
+def _build_in(
+    work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, Any], target: str
+) -> BuildResult:
     """The build proper, writing only inside `work` until the end: the validation report
     replaces `validation/` beside the warehouse once validation is over, and the new
     warehouse replaces the old one once dbt has passed."""
@@ -233,7 +243,7 @@ def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, A
     load_raw(new_file, work / "validated", data_dir, dbt_vars)
     seconds_load = time.perf_counter() - started
     started = time.perf_counter()
-    failures = run_dbt(["build"], new_file, dbt_vars, warehouse.parent / "dbt")
+    failures = _build_marts(target, new_file, work, dbt_vars, warehouse.parent / "dbt")
     seconds_dbt = time.perf_counter() - started
     full = [failure for failure in failures if says_disk_full(failure)]
     if full:  # every model after the first failed for the same reason: report it once
@@ -250,6 +260,17 @@ def _build_in(work: Path, data_dir: Path, warehouse: Path, dbt_vars: dict[str, A
         dbt_failures=tuple(failures),
         seconds_load=seconds_load,
     )
+
+
+def _build_marts(
+    target: str, new_file: Path, work: Path, dbt_vars: dict[str, Any], dbt_dir: Path
+) -> list[str]:
+    """dbt and the Python stage on `target` (metrics_cli/engines.py); the failures."""
+
+    def dbt(command: list[str]) -> list[str]:
+        return run_dbt([*command, "--target", target], new_file, dbt_vars, dbt_dir)
+
+    return build_marts(target, dbt, new_file, work, dbt_vars, dbt_dir / "target" / "manifest.json")
 
 
 def _check_matrix_var(dbt_vars: Mapping[str, Any]) -> None:

@@ -101,7 +101,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from metrics_cli.build import build
 
-    result = build(args.data, _warehouse_for_build(args), _parse_vars(args.vars))
+    result = build(
+        args.data, _warehouse_for_build(args), _parse_vars(args.vars), target=args.target
+    )
     print(result.summary())
     return 0 if result.ok else 1
 
@@ -240,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--data", type=Path, required=True)
     bld.add_argument("--warehouse", type=Path)
     bld.add_argument("--vars", nargs="*", default=[], metavar="KEY=VALUE")
+    bld.add_argument(
+        "--target",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="where dbt builds: DuckDB (default) or a local Spark session; "
+        "either way the marts end in the DuckDB warehouse file",
+    )
 
     rep = add("report", cmd_report, "render board reports (PDF or HTML)")
     for scope in ("neighbourhood", "provider", "place", "icb"):

@@ -28,7 +28,6 @@ null and the shown counts rounded; then the real `disclosed_metric_spc` and
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -49,11 +48,13 @@ from metrics_cli.disclosure import (
     metric_kinds,
     round_to_base,
 )
+from metrics_cli.engines import DuckDBEngine
 from metrics_cli.marts import (
     MATURITY_CRITERIA_RESULTS_COLUMNS,
     MATURITY_LEVELS_COLUMNS,
     METRIC_VALUES_COLUMNS,
 )
+from metrics_cli.python_stage import Compute, disclosed_inequality_step, disclosed_spc_step
 from metrics_cli.sii import inequality_frame
 from metrics_cli.spc import spc_frame
 
@@ -65,7 +66,6 @@ JUDGEMENT_MARTS = (
     "inequality_judgements",
 )
 CATALOGUE_CSV = REPO / "seeds" / "metric_catalogue.csv"
-MARTS_DIR = REPO / "models" / "marts"
 Z95 = 1.959964
 Z998 = 3.090232
 FIRST_MONTH = date(2023, 7, 1)
@@ -990,39 +990,13 @@ def disclosed_metric_values(
     )
 
 
-class _ModelConfig:
-    """`dbt.config` of a dbt Python model: callable, with `meta_get`."""
-
-    def __init__(self, meta: dict[str, object]) -> None:
-        self.meta = meta
-
-    def __call__(self, **config: object) -> None:
-        return None
-
-    def meta_get(self, key: str) -> object:
-        return self.meta[key]
-
-
-class _Dbt:
-    """Just enough of dbt's Python-model interface to run the project's disclosed models
-    over the fixture's tables."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, meta: dict[str, object]) -> None:
-        self.con = con
-        self.config = _ModelConfig(meta)
-
-    def ref(self, name: str) -> duckdb.DuckDBPyRelation:
-        return self.con.table(name)
-
-
-def run_model(con: duckdb.DuckDBPyConnection, name: str, meta: dict[str, object]) -> None:
-    """Run the dbt Python model models/marts/<name>.py over `con` and store its table."""
-    spec = importlib.util.spec_from_file_location(name, MARTS_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    result = module.model(_Dbt(con, meta), None)
-    con.register("incoming", result)
+def run_step(
+    con: duckdb.DuckDBPyConnection, name: str, step: Compute, dbt_vars: dict[str, object]
+) -> None:
+    """Run the build's Python-stage step `step` (metrics_cli/python_stage.py) over the
+    fixture's tables and store its table as `name`."""
+    result = step(DuckDBEngine(con), dbt_vars)
+    con.register("incoming", result.to_arrow())
     con.execute(f"create table {name} as select * from incoming")
     con.unregister("incoming")
 
@@ -1083,10 +1057,11 @@ def build_report_warehouse(path: Path, names: Names | None = None) -> Path:
         con.execute("create schema raw")
         con.execute("create table raw.build_info (key varchar, value varchar)")
         con.execute("insert into raw.build_info values ('vars', '{}')")
-        run_model(con, "disclosed_metric_spc", {"spc_screen_outliers": "true"})
-        run_model(
+        run_step(con, "disclosed_metric_spc", disclosed_spc_step, {"spc_screen_outliers": "true"})
+        run_step(
             con,
             "disclosed_inequality_gaps",
+            disclosed_inequality_step,
             {
                 "sii_repetitions": 1000,
                 "sii_seed": 20220526,

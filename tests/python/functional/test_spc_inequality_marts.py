@@ -4,10 +4,8 @@ disclosed copies chart and compare the published values."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import polars as pl
@@ -15,6 +13,7 @@ import pytest
 
 from metrics_cli.disclosure import protect_spc
 from metrics_cli.marts import INEQUALITY_COLUMNS, SPC_COLUMNS
+from metrics_cli.python_stage import with_withheld_months
 from metrics_cli.spc import SERIES_KEYS, spc_frame
 
 pytestmark = pytest.mark.slow
@@ -65,22 +64,12 @@ def test_sii_only_for_pcn_and_wider_and_non_monthly(tiny_warehouse: Path) -> Non
 
 # ---------------------------------------------------------------- the disclosed marts
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _frame(warehouse: Path, query: str) -> pl.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         frame: pl.DataFrame = con.sql(query).pl()
     return frame
-
-
-def _spc_model() -> ModuleType:
-    path = REPO_ROOT / "models" / "marts" / "disclosed_metric_spc.py"
-    spec = importlib.util.spec_from_file_location("disclosed_metric_spc", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_disclosed_spc_charts_the_published_values(tiny_warehouse: Path) -> None:
@@ -130,11 +119,10 @@ def test_withheld_months_stay_in_the_series_without_a_value() -> None:
             "target": [45.0],
         }
     )
-    module = _spc_model()
     shown = monthly.filter(~pl.col("is_suppressed"))
     charted = spc_frame(shown, catalogue, targets, True).select(SPC_COLUMNS)
     assert charted.height == 12 and charted["mean"].null_count() == 0
-    points = module.with_withheld_months(charted, monthly, targets)
+    points = with_withheld_months(charted, monthly, targets)
     assert points.height == 14
     assert points.filter(pl.col("is_last_point"))["period_start"].to_list() == [months[-1]]
     protected = protect_spc(points, monthly)
