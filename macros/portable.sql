@@ -49,3 +49,32 @@
         {{ exceptions.raise_compiler_error("dateadd by " ~ datepart ~ " is not used in this project on Spark") }}
     {%- endif -%}
 {%- endmacro %}
+
+{% macro spark__load_csv_rows(model, agate_table) -%}
+    {#- Seeds on Spark with every value written as a quoted, escaped literal. dbt-spark's
+        session method puts seed values into the SQL unquoted-within-quotes (`'{value}'`),
+        so a value holding an apostrophe broke the statement, and an empty cell became
+        the text 'None'. -#}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+            ({%- for col_name in agate_table.column_names -%}
+                {%- set type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                {%- set value = row[loop.index0] -%}
+                {%- if value is none -%}
+                cast(null as {{ type }})
+                {%- else -%}
+                cast('{{ (value | string) | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ type }})
+                {%- endif -%}
+                {{ ', ' if not loop.last }}
+            {%- endfor -%}){{ ',' if not loop.last }}
+            {% endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(statements[0]) }}
+{%- endmacro %}

@@ -196,10 +196,7 @@ def build_on_spark(
                     data = session.createDataFrame([], schema=_spark_schema(arrow.schema))
                 data.write.saveAsTable(f"raw.{table}")
 
-        def open_engine() -> Iterator[Engine]:
-            yield SparkEngine(session, schema)
-
-        failures = build_in_waves(run_dbt, open_engine, dbt_vars)
+        failures = build_with_session(session, schema, run_dbt, dbt_vars)
         if not failures:
             export_to_duckdb(session, schema, warehouse, manifest)
         return failures
@@ -208,22 +205,43 @@ def build_on_spark(
             session.sql(f"drop database if exists {database} cascade")
 
 
+def build_with_session(
+    session: Any, schema: str, run_dbt: RunDbt, dbt_vars: Mapping[str, Any]
+) -> list[str]:
+    """The dbt invocations and the Python stage over any Spark session whose database
+    `raw` holds the inputs: a local one (`build_on_spark`), or a cluster's, from a
+    Databricks notebook or job (README, "Running on Spark or Databricks")."""
+
+    def open_engine() -> Iterator[Engine]:
+        yield SparkEngine(session, schema)
+
+    return build_in_waves(run_dbt, open_engine, dbt_vars)
+
+
+RAW_RECORDS = ("build_info", "input_files", "validation_results")
+
+
 def export_to_duckdb(session: Any, schema: str, warehouse: Path, manifest: Path) -> None:
     """Every table of Spark database `schema` into `main` of DuckDB file `warehouse`, with
-    the descriptions dbt would have persisted there (persist_docs)."""
+    the descriptions dbt would have persisted there (persist_docs). A file without schema
+    `raw` (marts built on a cluster) also gets the build's records from Spark's `raw`
+    (build information, input files, validation results), which reports and `publish`
+    quote."""
     docs = _descriptions(manifest)
     with duckdb.connect(str(warehouse)) as con:
+        has_raw = con.execute(
+            "select count(*) from duckdb_schemas() where schema_name = 'raw'"
+        ).fetchone() != (0,)
+        if not has_raw:
+            con.execute("create schema raw")
+            for name in RAW_RECORDS:
+                _copy_table(con, session.table(f"raw.{name}"), f'raw."{name}"')
         for table in sorted(session.catalog.listTables(schema), key=lambda t: t.name):
             if table.tableType == "VIEW":
                 continue  # staging views: over raw, which the file already holds
-            frame = _polars(session.table(f"{schema}.{table.name}").toArrow())
-            con.register("exported", frame.to_arrow())
-            try:
-                con.execute(
-                    f'create or replace table main."{table.name}" as select * from exported'
-                )
-            finally:
-                con.unregister("exported")
+            frame = _copy_table(
+                con, session.table(f"{schema}.{table.name}"), f'main."{table.name}"'
+            )
             description, columns = docs.get(table.name, ("", {}))
             if description:
                 con.execute(f"comment on table main.\"{table.name}\" is {_literal(description)}")
@@ -233,6 +251,17 @@ def export_to_duckdb(session: Any, schema: str, warehouse: Path, manifest: Path)
                         f'comment on column main."{table.name}"."{column}" is {_literal(text)}'
                     )
         con.execute("checkpoint")
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, data: Any, name: str) -> pl.DataFrame:
+    """Spark DataFrame `data` as DuckDB table `name` (replaced); returns its rows."""
+    frame = _polars(data.toArrow())
+    con.register("exported", frame.to_arrow())
+    try:
+        con.execute(f"create or replace table {name} as select * from exported")
+    finally:
+        con.unregister("exported")
+    return frame
 
 
 def _descriptions(manifest: Path) -> dict[str, tuple[str, dict[str, str]]]:

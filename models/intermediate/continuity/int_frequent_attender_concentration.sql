@@ -164,7 +164,7 @@ ranked_counts as (
 
     select
         *,
-        sum(patients) over geography_counts_descending - patients as patients_above,
+        (sum(patients) over geography_counts_descending) - patients as patients_above,
         sum(patients) over geography as attending_patients,
         sum(encounters * patients) over geography as total_encounters
     from count_distribution

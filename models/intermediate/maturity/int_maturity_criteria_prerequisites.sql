@@ -28,7 +28,9 @@ all_prerequisites as (
     from direct_prerequisites
     where prerequisite_id is not null and prerequisite_id <> ''
 
-    union
+    -- union all (Spark has no union in a recursive CTE): the matrix has no cycles, so the
+    -- recursion ends; the duplicates it makes are dropped below
+    union all
 
     select all_prerequisites.criterion_id, direct_prerequisites.prerequisite_id
     from all_prerequisites
@@ -39,7 +41,7 @@ all_prerequisites as (
 
 )
 
-select
+select distinct
     criterion_id,
     prerequisite_id
 from all_prerequisites
