@@ -186,7 +186,7 @@ dsr_strata_shown as (
             sum(dsr_strata.events) over stratum_order
             * dsr_shown.shown_numerator / dsr_shown.numerator + 0.5
         ) - floor(
-            (sum(dsr_strata.events) over stratum_order - dsr_strata.events)
+            ((sum(dsr_strata.events) over stratum_order) - dsr_strata.events)
             * dsr_shown.shown_numerator / dsr_shown.numerator + 0.5
         ) as shown_events,
         dsr_strata.population * (dsr_shown.shown_denominator / dsr_shown.denominator)
