@@ -51,6 +51,7 @@ from metrics_cli.marts import (
     SPC_COLUMNS,
 )
 from metrics_cli.settings import load_settings
+from metrics_cli.warehouse import locate
 
 PUBLISHER = "nbhd"
 MANIFEST = "manifest.json"
@@ -384,21 +385,10 @@ def _is_publication(directory: Path) -> bool:
 
 
 def _locate_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Qualified names of the tables publish reads; marts' names are unique across schemas."""
+    """Qualified names of the marts and seeds publish reads, found as every command finds
+    them (metrics_cli.warehouse: marts, seeds and the build record only)."""
     wanted = (*SOURCES.values(), "metric_catalogue")
-    found = con.execute(
-        """
-        select table_name, schema_name from duckdb_tables()
-        where schema_name <> 'raw'
-        union all
-        select view_name, schema_name from duckdb_views()
-        where not internal and schema_name <> 'raw'
-        order by 1, 2
-        """
-    ).fetchall()
-    located: dict[str, str] = {}
-    for name, schema in found:
-        located.setdefault(str(name), f'"{schema}"."{name}"')
+    located = locate(con)
     missing = [name for name in wanted if name not in located]
     if missing:
         raise DataError(
