@@ -96,6 +96,9 @@ _NHS_NUMBER_SHAPE = r"^\s*\d{3}[ -]?\d{3}[ -]?\d{4}\s*$"
 _DIGIT_SEPARATOR = r"(?:\s*[-.]\s*|\s+)"
 _DIGIT_RUN = rf"\d+(?:{_DIGIT_SEPARATOR}\d+)*"
 _TEN_DIGITS = rf"\d(?:{_DIGIT_SEPARATOR}?\d){{9}}"
+# A whole value that is one number with a decimal point (`94347659.19`, a spend in pounds)
+# is a quantity: its two digit groups are never read as an NHS number.
+_QUANTITY = r"^\s*[+-]?\d+\.\d+\s*$"
 _FULL_POSTCODE = r"(?i)\b[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}\b"
 _LSOA = r"^[EW]01\d{6}$"
 
@@ -186,9 +189,13 @@ def nhs_numbers_in(values: pl.Series) -> pl.Series:
     Each run of digit groups (groups parted by white space, a dash or a dot) is cut at its
     group boundaries into every stretch of exactly ten digits, and each stretch is checked
     by `is_nhs_number`: `on 2024 943 476 5919` holds one, a single run of eleven digits
-    holds none (it is some other number). Set-based: polars over the whole column."""
+    holds none (it is some other number), nor does a decimal quantity such as
+    `94347659.19`. Set-based: polars over the whole column."""
     frame = pl.DataFrame({"text": values.cast(pl.String)}).with_row_index("row")
-    candidates = frame.filter(pl.col("text").str.contains(_TEN_DIGITS).fill_null(False))
+    candidates = frame.filter(
+        pl.col("text").str.contains(_TEN_DIGITS).fill_null(False)
+        & ~pl.col("text").str.contains(_QUANTITY).fill_null(False)
+    )
     if candidates.is_empty():
         return pl.Series(values.name, [False] * len(values), dtype=pl.Boolean)
     groups = pl.col("groups")

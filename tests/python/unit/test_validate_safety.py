@@ -68,6 +68,8 @@ def assessment(evidence: str) -> dict[str, str | None]:
         ("94347659191", False),  # eleven digits in one run is not an NHS number
         ("943476591", False),
         ("2024-07-03", False),
+        ("94347659.19", False),  # a spend in pounds whose ten digits pass the check
+        ("-94347659.19", False),
         (None, False),
     ],
 )
