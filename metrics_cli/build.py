@@ -21,14 +21,12 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import duckdb
@@ -40,6 +38,7 @@ from metrics_cli.engines import DEFAULT_TARGET, build_marts, check_target
 from metrics_cli.errors import DataError, DiskFull, NbhdError, UsageError
 from metrics_cli.files import (
     MANIFEST,
+    Signalled,
     check_not_input,
     check_replaceable,
     check_writable_path,
@@ -49,6 +48,7 @@ from metrics_cli.files import (
     is_locked,
     replace_owned_directory,
     says_disk_full,
+    stopped_by_signals,
     warehouse_lock,
 )
 from metrics_cli.schemas import DATASETS
@@ -72,10 +72,6 @@ class BuildStopped(NbhdError):
     """The build was stopped by a signal; its temporary directory has been removed."""
 
     exit_code = 128 + signal.SIGTERM
-
-
-class _Signalled(BaseException):
-    """Raised inside the build by the SIGTERM handler, so that its clean-up runs."""
 
 
 @dataclass(frozen=True)
@@ -117,13 +113,13 @@ def build(
     warehouse = check_arguments(data_dir, warehouse)
     _check_matrix_var(dbt_vars)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with warehouse_lock(warehouse), _stopped_by_signals(), _disk_full_reported(warehouse):
+    with warehouse_lock(warehouse), stopped_by_signals(), _disk_full_reported(warehouse):
         sweep_stale_work(warehouse.parent)
         work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=warehouse.parent))
         try:
             with file_lock(work / WORK_LOCK):
                 return _build_in(work, data_dir, warehouse, dbt_vars, target)
-        except _Signalled as stopped:
+        except Signalled as stopped:
             raise BuildStopped(
                 f"the build was stopped ({stopped}); its temporary directory was removed "
                 "and the previous warehouse is untouched"
@@ -200,25 +196,6 @@ def _disk_full(warehouse: Path, detail: str) -> DiskFull:
         f"the disk holding {warehouse.parent} is full ({first}); the build stopped, "
         "removed its temporary files and left the previous warehouse untouched"
     )
-
-
-@contextmanager
-def _stopped_by_signals() -> Iterator[None]:
-    """While the build runs, SIGTERM raises `_Signalled` (SIGINT already raises
-    KeyboardInterrupt), so the `finally` that removes the temporary directory runs. DuckDB
-    checks for Python signals while it executes, so a running query stops too."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        raise _Signalled(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _build_in(
@@ -482,7 +459,7 @@ def run_dbt(
             result = dbtRunner().invoke(args)
         finally:
             _release_dbt_connections(warehouse)
-    if isinstance(result.exception, _Signalled | KeyboardInterrupt):
+    if isinstance(result.exception, Signalled | KeyboardInterrupt):
         # dbtRunner catches every exception; a signal must still stop the build.
         raise result.exception
     if result.success:

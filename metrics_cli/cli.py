@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 data problems found, 2 usage or environment error.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -13,10 +14,12 @@ from pathlib import Path
 
 from metrics_cli.errors import NbhdError, UsageError
 from metrics_cli.files import (
+    Signalled,
     check_not_input,
     check_warehouse_to_read,
     check_writable_path,
     is_disk_full,
+    stopped_by_signals,
 )
 from metrics_cli.settings import load_settings
 
@@ -288,8 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        check_paths(args)
-        return handler(args)
+        with stopped_by_signals():
+            check_paths(args)
+            return handler(args)
+    except Signalled as stopped:
+        print(f"nbhd: stopped by {stopped}; temporary files were removed", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except NbhdError as error:
         if args.debug:
             traceback.print_exc()

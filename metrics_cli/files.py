@@ -9,13 +9,16 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 import polars as pl
@@ -58,9 +61,10 @@ def neutralise(text: pl.Expr) -> pl.Expr:
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Every text column of `frame` neutralised; numbers, dates and booleans as they are."""
     text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    if not text_columns:
-        return frame
-    return frame.with_columns(neutralise(pl.col(name)).alias(name) for name in text_columns)
+    if text_columns:
+        frame = frame.with_columns(neutralise(pl.col(name)).alias(name) for name in text_columns)
+    headers = {name: safe_cell(name) for name in frame.columns if safe_cell(name) != name}
+    return frame.rename(headers) if headers else frame
 
 
 def write_csv(
@@ -306,3 +310,28 @@ def check_warehouse_to_read(warehouse: Path, option: str = "--warehouse") -> Non
         raise UsageError(f"no warehouse at {warehouse}; run `nbhd build` first")
     if not is_duckdb_file(warehouse):
         raise UsageError(f"{option} {warehouse} is not a DuckDB warehouse")
+
+
+# ---------------------------------------------------------------- signals
+class Signalled(BaseException):
+    """Raised by the SIGTERM handler, so that every `finally` (removing a staging or build
+    directory) runs before the process ends."""
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Signalled` (SIGINT already raises
+    KeyboardInterrupt), so clean-up code runs; `timeout` and schedulers stop jobs with
+    SIGTERM. DuckDB checks for Python signals while it executes, so a query stops too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise Signalled(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

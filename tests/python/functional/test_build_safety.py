@@ -210,3 +210,25 @@ def test_a_build_killed_outright_is_swept_by_the_next(tiny_data: Path, tmp_path:
         build(broken_inputs(tmp_path / "data"), tmp_path / "w.duckdb", {})
 
     assert not list(tmp_path.glob(".nbhd-build-*"))
+
+
+@pytest.mark.slow
+def test_validate_stopped_by_sigterm_leaves_no_staging_directory(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    """SIGTERM during `nbhd validate`: its staging directory beside --out (patient-level
+    Parquet in it) goes, and the message is one sentence."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "metrics_cli.cli", "validate", str(tiny_data)]
+    process = subprocess.Popen(
+        [*command, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob(".out.nbhd-new-*/*.parquet")):
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr == b"nbhd: stopped by SIGTERM; temporary files were removed\n"
+    assert list(tmp_path.iterdir()) == []

@@ -155,3 +155,8 @@ def test_a_report_of_an_earlier_version_is_recognised_and_nothing_more(tmp_path:
     with pytest.raises(UsageError):
         replace_owned_directory(inputs, "nbhd validate", _write_one("new.txt"))  # type: ignore[arg-type]
     assert sorted(p.name for p in inputs.iterdir()) == ["spend.csv", "validation_results.parquet"]
+
+
+def test_a_header_that_would_start_a_formula_is_neutralised_too() -> None:
+    frame = pl.DataFrame({"=cmd|' /C calc'!A0": ["x"], "ok": ["-1"]})
+    assert csv_bytes(frame) == b"'=cmd|' /C calc'!A0,ok\nx,-1\n"
