@@ -151,9 +151,11 @@ def check_arguments(data_dir: Path, warehouse: Path) -> Path:
         (reports_dir(resolved), "validation report"),
         (resolved.parent / "dbt", "dbt log"),
     ):
-        check_not_input(kept, [data_dir], f"--warehouse {warehouse} keeps its {what} in")
+        check_not_input(kept, [data_dir], f"--warehouse {warehouse}: its {what} directory")
     check_replaceable(
-        reports_dir(resolved), WRITTEN_BY, f"--warehouse {warehouse} keeps its validation report in"
+        reports_dir(resolved),
+        WRITTEN_BY,
+        f"--warehouse {warehouse}: its validation report directory",
     )
     return resolved
 

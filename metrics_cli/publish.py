@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -44,7 +43,7 @@ from metrics_cli.disclosure import (
     withheld_reasons,
 )
 from metrics_cli.errors import DataError, UsageError
-from metrics_cli.files import CSV_SAFETY_NOTE, write_csv
+from metrics_cli.files import CSV_SAFETY_NOTE, swap_directory, write_csv
 from metrics_cli.marts import (
     INEQUALITY_COLUMNS,
     MATURITY_LEVELS_COLUMNS,
@@ -346,7 +345,7 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
         (staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8"
         )
-        _swap_in(staging, out)
+        swap_directory(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -594,21 +593,6 @@ def _write_tables(published: Mapping[str, pl.DataFrame], directory: Path) -> lis
         frame.write_parquet(parquet_path)
         files.append(_described(parquet_path, frame.height))
     return files
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace `out` with the finished `staging` directory; on failure put `out` back."""
-    if not out.exists():
-        os.replace(staging, out)
-        return
-    retired = out.parent / f".{out.name}.retired-{os.getpid()}-{time.time_ns()}"
-    os.replace(out, retired)
-    try:
-        os.replace(staging, out)
-    except BaseException:
-        os.replace(retired, out)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _git_commit(project_dir: Path) -> tuple[str | None, bool | None]:
