@@ -628,6 +628,17 @@ def _check_chunk(
 
 
 def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _Sink) -> bool:
+    names = pl.Series("header", header, dtype=pl.String)
+    held = nhs_numbers_in(names) | (postcodes_in(names) if spec.patient_level else False)
+    if held.any():
+        # a pivoted file (one column per patient): the header itself is not repeated
+        positions = ", ".join(str(i + 1) for i in held.arg_true().to_list())
+        message = (
+            f"direct identifier: the name of column {positions} (counting from 1) holds an "
+            "NHS number or postcode; the whole file is refused"
+        )
+        sink.file_error(spec.name, file_name, "direct_identifier.column_name", message)
+        return True
     errors = False
     seen: set[str] = set()
     for column in header:

@@ -390,3 +390,18 @@ def test_a_full_disk_during_validate_is_one_sentence_and_keeps_the_last_output(
     assert error == "nbhd: the disk is full (No space left on device); nothing was replaced\n"
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no staging left
+
+
+def test_an_nhs_number_as_a_column_name_refuses_the_file(tmp_path: Path) -> None:
+    """A pivoted file, one column per patient: the header is checked too, never repeated."""
+    data = inputs(tmp_path)
+    write(data, "gp_encounters", [{**encounter(1), "943 476 5919": "3"}])
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == [
+        "gp_encounters.csv: direct identifier: the name of column 8 (counting from 1) holds an "
+        "NHS number or postcode; the whole file is refused"
+    ]
+    assert "5919" not in everything_written(tmp_path / "out")
+    assert "5919" not in format_report(report)
