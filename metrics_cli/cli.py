@@ -19,6 +19,7 @@ from metrics_cli.files import (
     check_warehouse_to_read,
     check_writable_path,
     is_disk_full,
+    received_signal,
     stopped_by_signals,
 )
 from metrics_cli.settings import load_settings
@@ -294,9 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with stopped_by_signals():
             check_paths(args)
             return handler(args)
-    except Signalled as stopped:
-        print(f"nbhd: stopped by {stopped}; temporary files were removed", file=sys.stderr)
-        return 128 + signal.SIGTERM
+    except Signalled as signalled:
+        return _stopped(str(signalled))
     except NbhdError as error:
         if args.debug:
             traceback.print_exc()
@@ -313,11 +313,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("nbhd: interrupted", file=sys.stderr)
         return 2
     except Exception as error:
+        received = received_signal()
+        if received is not None and not args.debug:
+            return _stopped(received)
         # DuckDB, polars and pyarrow report a full disk in their own exception types
         if not is_disk_full(error) or args.debug:
             raise
         print(f"nbhd: the disk is full ({str(error).splitlines()[0]})", file=sys.stderr)
         return 2
+
+
+def _stopped(signal_name: str) -> int:
+    print(f"nbhd: stopped by {signal_name}; temporary files were removed", file=sys.stderr)
+    return 128 + signal.SIGTERM
 
 
 def _os_error(error: OSError) -> str:

@@ -318,6 +318,15 @@ class Signalled(BaseException):
     directory) runs before the process ends."""
 
 
+_RECEIVED: list[str] = []
+
+
+def received_signal() -> str | None:
+    """The signal that stopped the command, if any. DuckDB turns a signal raised while it
+    runs a query into its own `Query interrupted` error, losing `Signalled`."""
+    return _RECEIVED[-1] if _RECEIVED else None
+
+
 @contextmanager
 def stopped_by_signals() -> Iterator[None]:
     """While the block runs, SIGTERM raises `Signalled` (SIGINT already raises
@@ -328,6 +337,7 @@ def stopped_by_signals() -> Iterator[None]:
         return
 
     def stop(signum: int, _frame: FrameType | None) -> None:
+        _RECEIVED.append(signal.Signals(signum).name)
         raise Signalled(signal.Signals(signum).name)
 
     previous = signal.signal(signal.SIGTERM, stop)
