@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,10 @@ import polars as pl
 import pytest
 
 from metrics_cli.build import build
+from metrics_cli.report.figures import load_disclosed_metric_values, resolve_period
+from metrics_cli.report.html import render_html
+from metrics_cli.report.sections import build_report
+from metrics_cli.warehouse import open_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -44,9 +49,9 @@ def _close_practice(data: Path) -> None:
     ).write_csv(data / "organisations.csv")
     gpad = _read(data / "gp_appointments.csv")
     month = pl.col("APPOINTMENT_MONTH_START_DATE").str.to_date("%d%b%Y")
-    gpad.filter(
-        ~((pl.col("GP_CODE") == CLOSED) & (month >= pl.date(2024, 7, 1)))
-    ).write_csv(data / "gp_appointments.csv")
+    gpad.filter(~((pl.col("GP_CODE") == CLOSED) & (month >= pl.date(2024, 7, 1)))).write_csv(
+        data / "gp_appointments.csv"
+    )
     workforce = _read(data / "workforce.csv")
     workforce.filter(  # PCN-employed staff (no practice) stay
         ~(pl.col("practice_code").eq_missing(CLOSED) & (pl.col("census_date") >= CLOSURE_MONTH))
@@ -166,13 +171,44 @@ def test_data_quality_lists_activity_after_the_extracts_end(closure: tuple[Path,
         "order by all",
     )
     lagging = [
-        row[4] for row in rows if row[:4] == ("hospital_activity", "no_registered_patients",
-                                             "warning", CLOSED)
+        row[4]
+        for row in rows
+        if row[:4] == ("hospital_activity", "no_registered_patients", "warning", CLOSED)
     ]
     assert lagging == list(LAGGING_MONTHS)
-    assert ("registered_population", "extracts_end_before_activity", "warning", CLOSED,
-            "2024-07-01", 3) in rows
+    assert (
+        "registered_population",
+        "extracts_end_before_activity",
+        "warning",
+        CLOSED,
+        "2024-07-01",
+        3,
+    ) in rows
     assert len(rows) == 4
+
+
+def test_the_report_data_quality_page_shows_the_lagging_practice(
+    closure: tuple[Path, Path],
+) -> None:
+    """The closed practice's neighbourhood report lists both checks on its data quality page."""
+    _, warehouse = closure
+    ((neighbourhood,),) = _sql(
+        warehouse,
+        "select distinct neighbourhood_code from raw.organisations "
+        f"where practice_code = '{CLOSED}'",
+    )
+    with open_warehouse(warehouse) as wh:
+        period = resolve_period(wh, None)
+        disclosed = load_disclosed_metric_values(wh, None)
+        report = build_report(
+            wh, disclosed.lazy(), ("neighbourhood", str(neighbourhood)), period, date(2025, 7, 14)
+        )
+    shown = {(row.dataset, row.check_name): row.rows_affected for row in report.data_quality}
+    assert shown[("registered_population", "extracts_end_before_activity")] == 3
+    assert ("hospital_activity", "no_registered_patients") in shown
+    page = render_html(report)
+    assert "extracts_end_before_activity" in page
+    assert "no_registered_patients" in page
 
 
 def test_activity_without_patients_stays_out_of_its_parents(missing: tuple[Path, Path]) -> None:
@@ -222,7 +258,9 @@ def test_a_practice_without_patients_has_no_rate_per_patient(
     )
     # and its payments, in financial years with no registered patients: no fair share
     assert months == [
-        ("gp_appointments", 24), ("hospital_activity", 24), ("practice_payments", 2),
+        ("gp_appointments", 24),
+        ("hospital_activity", 24),
+        ("practice_payments", 2),
         ("workforce", 8),
     ]
 
