@@ -35,7 +35,7 @@ docs/disclosure-control.md states the model and its limits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +90,10 @@ CANDIDATES = 2
 """Moves kept per dimension before cubes are formed, in the first two rounds."""
 WIDER = 5
 """Moves kept per dimension in the third round, for the counts the first two left."""
+BATCH_COMBOS = 20_000
+"""Cube choices evaluated together: each touches tens of cells, so a batch holds about a
+million touched cells (the peak memory of secondary suppression is set by this, not by the
+size of the table)."""
 REACH = 3
 """How many geographies out from a cell the other end of a geography move may be sought:
 the practices of its PCN, then of its neighbourhood, then of its place."""
@@ -930,14 +934,78 @@ def _protect(
         .join(bd_best.select("tid", "bm"), on="tid")
         .join(period_best.select("tid", "tm"), on="tid")
         .join(base.select("tid", "cls", "fam", "t"), on="tid")
+        .sort(cube_key)
     )
+    own_level = base.select("tid", "gc").join(
+        table.keys.select("gc", "geography_type").unique(), on="gc"
+    ).select("tid", _level_cost("geography_type").alias("own_level"))
+    # Each target's choice reads only its own cubes and the costs fixed above, so the
+    # targets are taken in batches (memory bounded by the batch, not by every cube of
+    # every target at once) and the cells are withheld after the last batch: the same
+    # choices as in one pass.
+    chosen_parts: list[pl.DataFrame] = []
+    withheld_parts: list[pl.DataFrame] = []
+    for batch in _target_batches(combos):
+        cubes = _cubes(batch, moves, bd_moves, cube_key)
+        evaluated = _evaluate(cubes, lookup, cube_key)
+        if not escalate:
+            evaluated = evaluated.join(own_level, on="tid").filter(
+                pl.col("top").fill_null(0.0) <= pl.col("own_level")
+            )
+        chosen = (
+            _best(evaluated, cube_key[1:], None)
+            .filter(pl.col("feasible"))
+            .group_by("tid", maintain_order=True)
+            .first()
+            .select(cube_key)
+        )
+        chosen_parts.append(chosen)
+        withheld_parts.append(
+            lookup.locate(cubes.join(chosen, on=cube_key, how="semi"))
+            .filter(pl.col("present"))
+            .select("kid", "cls")
+            .unique()
+        )
+    chosen = pl.concat(chosen_parts) if chosen_parts else combos.select(cube_key).clear()
+    withheld = (
+        pl.concat(withheld_parts).unique()
+        if withheld_parts
+        else table.cells.select("kid", "cls").clear()
+    ).join(table.cells.select("kid", "cls", "rows"), on=["kid", "cls"]).explode("rows")
+    suppressed[withheld["rows"].to_numpy()] = True
+    return targets.join(chosen, on="tid", how="anti")
+
+
+def _target_batches(combos: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """`combos` (sorted by tid) cut into runs of whole targets of about `BATCH_COMBOS`
+    cube choices each."""
+    if combos.is_empty():
+        return
+    tids = combos["tid"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, tids[1:] != tids[:-1]])
+    offset = 0
+    while offset < len(tids):
+        after = int(np.searchsorted(starts, offset + BATCH_COMBOS, side="left"))
+        end = int(starts[after]) if after < len(starts) else len(tids)
+        if end <= offset:  # one target with more choices than a batch holds
+            end = int(starts[after + 1]) if after + 1 < len(starts) else len(tids)
+        yield combos.slice(offset, end - offset)
+        offset = end
+
+
+def _cubes(
+    combos: pl.DataFrame, moves: _Moves, bd_moves: pl.DataFrame, cube_key: list[str]
+) -> pl.DataFrame:
+    """Every cell each cube of `combos` touches, with its sign: the product of one move
+    per dimension (geography x - y at each period the period move touches, breakdown,
+    period)."""
     spread = combos.join(moves.period().rename({"sign": "st"}), on=["cls", "t", "tm"]).join(
         moves.t_dates.rename({"t": "t2", "date": "date2"}), on="t2"
     )
     geo_at = moves.geography_support(
         spread.select(pl.col("date2").alias("date"), "x", "y")
     ).rename({"date": "date2", "sign": "sg", "gc": "g2"})
-    cubes = (
+    return (
         spread.join(geo_at, on=["date2", "x", "y"])
         .join(bd_moves.rename({"sign": "sb"}), on=["tid", "bm"])
         .select(
@@ -950,31 +1018,6 @@ def _protect(
             (pl.col("st") * pl.col("sg") * pl.col("sb")).alias("sign"),
         )
     )
-    evaluated = _evaluate(cubes, lookup, cube_key)
-    if not escalate:
-        own_level = base.select("tid", "gc").join(
-            table.keys.select("gc", "geography_type").unique(), on="gc"
-        ).select("tid", _level_cost("geography_type").alias("own_level"))
-        evaluated = evaluated.join(own_level, on="tid").filter(
-            pl.col("top").fill_null(0.0) <= pl.col("own_level")
-        )
-    chosen = (
-        _best(evaluated, cube_key[1:], None)
-        .filter(pl.col("feasible"))
-        .group_by("tid", maintain_order=True)
-        .first()
-        .select(cube_key)
-    )
-    withheld = (
-        lookup.locate(cubes.join(chosen, on=cube_key, how="semi"))
-        .filter(pl.col("present"))
-        .select("kid", "cls")
-        .unique()
-        .join(table.cells.select("kid", "cls", "rows"), on=["kid", "cls"])
-        .explode("rows")
-    )
-    suppressed[withheld["rows"].to_numpy()] = True
-    return targets.join(chosen, on="tid", how="anti")
 
 
 def _withhold_parents(

@@ -29,10 +29,12 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from metrics_cli import secondary
 from metrics_cli.disclosure import disclosure_decisions
 
 # ------------------------------------------------------------------ the world
@@ -757,3 +759,16 @@ def test_a_shared_count_is_not_moved_where_a_metric_shows_it_as_zero() -> None:
         if high - low < PROTECTED_WIDTH - 1e-6
     ]
     assert not leaks, leaks
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(worlds())
+def test_the_decision_does_not_depend_on_the_batch_size(world: World) -> None:
+    """Targets are evaluated in batches to bound memory; batches of one cube choice give
+    the same pattern as the default batch (which holds every target of these worlds)."""
+    table = true_table(world)
+    rows, hierarchy = metric_values(table), geographies(world)
+    expected = disclosure_decisions(rows, CATALOGUE, hierarchy, THRESHOLD)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(secondary, "BATCH_COMBOS", 1)
+        assert disclosure_decisions(rows, CATALOGUE, hierarchy, THRESHOLD).equals(expected)
