@@ -204,22 +204,55 @@ def secondary_suppression(
 
 
 def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_base: int) -> _Table:
+    """The cells, keyed by integer ids: the parts of each key are numbered on the rows
+    (dense ranks of the sorted distinct values, through small tables of those values, so
+    the order of the ids is the order of the keys), and only then are the rows cut into one
+    row per count, every column a number. The texts stay in the small label tables, which
+    keeps the memory of the long table a few numbers per count."""
     fam = families(sorted(rows["metric_id"].unique().to_list()))
     shared = {member: name for name, members in SHARED_COUNTS.items() for member in members}
     count_columns = ("numerator", "denominator", "unweighted_count")
-    long = (
-        rows.select(
-            "_row", "metric_id", "_counted", "_rule", "_kind", "_share",
-            pl.col("metric_id").replace_strict(fam, return_dtype=pl.Utf8).alias("fam"),
-            "period_start", "period_end", "period_grain", "geography_type", "geography_code",
-            "breakdown_type", "breakdown_value", *count_columns,
+    code_of = {name: code for code, name in enumerate(count_columns)}
+    numerator, denominator, unweighted = (pl.col("c") == code for code in range(3))
+    frame = rows.select(
+        "_row", "metric_id", "_counted", "_share", "period_start", "period_end",
+        "geography_type", "geography_code", "breakdown_type", "breakdown_value",
+        *count_columns,
+        pl.col("metric_id").replace_strict(fam, return_dtype=pl.Utf8).alias("fam"),
+        (pl.col("period_grain") == "month").alias("is_month"),
+        (pl.col("_kind") == "mean").alias("is_mean"),
+        (pl.col("_kind") == "weighted_survey").alias("is_survey"),
+        pl.col("_rule").is_not_null().alias("is_primary"),
+    )
+    labels: dict[str, pl.DataFrame] = {}
+    for name, columns, rank in (
+        ("m", ["metric_id"], None),
+        ("fam_id", ["fam"], None),
+        ("t", ["period_start", "period_end"], None),
+        ("gc", ["geography_type", "geography_code"], "gt"),
+        ("b", ["breakdown_type", "breakdown_value"], "bt"),
+    ):
+        ids = (
+            frame.select(columns).unique().sort(columns).with_row_index(name)
+            .with_columns(pl.col(name).cast(pl.Int64))
         )
-        .explode("_counted")
-        .filter(pl.col("_counted").is_not_null())
+        if rank is not None:  # the type (geography or breakdown) numbered too
+            ids = ids.with_columns(pl.col(columns[0]).rank("dense").cast(pl.Int64).alias(rank))
+        labels[name] = ids
+        frame = frame.join(ids, on=columns, how="left", maintain_order="left").drop(columns)
+    long = (
+        frame.with_columns(
+            pl.col("_counted").list.eval(
+                pl.element().replace_strict(code_of, return_dtype=pl.Int8)
+            ).alias("c")
+        )
+        .drop("_counted")
+        .explode("c")
+        .filter(pl.col("c").is_not_null())
         .with_columns(
             pl.coalesce(
                 *[
-                    pl.when(pl.col("_counted") == c).then(pl.col(c).cast(pl.Float64))
+                    pl.when(pl.col("c") == code_of[c]).then(pl.col(c).cast(pl.Float64))
                     for c in count_columns
                 ]
             ).alias("x")
@@ -227,73 +260,76 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
         .filter(pl.col("x").is_not_null())
         # an unweighted count equal to the row's numerator or denominator is that count
         .filter(
-            (pl.col("_counted") != "unweighted_count")
+            ~unweighted
             | (
                 (pl.col("x") != pl.col("numerator").cast(pl.Float64)).fill_null(True)
                 & (pl.col("x") != pl.col("denominator").cast(pl.Float64)).fill_null(True)
             )
         )
     )
+    # each count class: a count two metrics share (SHARED_COUNTS) or one metric's column
+    classes = (
+        long.select("m", "c").unique()
+        .join(labels["m"], on="m")
+        .with_columns(
+            pl.col("c").replace_strict(dict(enumerate(count_columns)), return_dtype=pl.Utf8)
+            .alias("counted")
+        )
+    )
     names = pl.DataFrame(
         {
             "metric_id": [m for m, _ in shared],
-            "_counted": [c for _, c in shared],
+            "counted": [c for _, c in shared],
             "shared": list(shared.values()),
         },
-        schema={"metric_id": pl.Utf8, "_counted": pl.Utf8, "shared": pl.Utf8},
+        schema={"metric_id": pl.Utf8, "counted": pl.Utf8, "shared": pl.Utf8},
     )
-    long = long.join(names, on=["metric_id", "_counted"], how="left").with_columns(
-        pl.coalesce("shared", pl.concat_str("metric_id", pl.lit(":"), "_counted")).alias(
+    classes = classes.join(names, on=["metric_id", "counted"], how="left").with_columns(
+        pl.coalesce("shared", pl.concat_str("metric_id", pl.lit(":"), "counted")).alias(
             "cls_name"
         )
     )
-    mapping = _mapping_dates(long.select("period_end").unique(), geographies)
-    long = long.join(mapping, on="period_end", how="left")
+    cls_ids = (
+        classes.select("cls_name").unique().sort("cls_name").with_row_index("cls")
+        .with_columns(pl.col("cls").cast(pl.Int64))
+    )
+    classes = classes.join(cls_ids, on="cls_name").select(
+        "m", "c", "cls", pl.col("shared").is_not_null().alias("is_shared")
+    )
+    long = long.join(classes, on=["m", "c"], how="left", maintain_order="left")
 
-    # ids are dense ranks of the sorted values (through small tables of the distinct
-    # values: ranking millions of strings directly is far slower)
-    for name, columns in (
-        ("fam_id", ["fam"]),
-        ("t", ["period_start", "period_end"]),
-        ("gc", ["geography_type", "geography_code"]),
-        ("b", ["breakdown_type", "breakdown_value"]),
-        ("cls", ["cls_name"]),
-    ):
-        ids = (
-            long.select(columns).unique().sort(columns).with_row_index(name)
-            .with_columns(pl.col(name).cast(pl.Int64))
-        )
-        long = long.join(ids, on=columns, how="left", maintain_order="left")
+    t_labels = labels["t"]
+    mapping = _mapping_dates(t_labels.select("period_end").unique(), geographies)
+    t_dates = t_labels.with_columns(pl.col("period_end").cast(pl.Date)).join(
+        mapping, on="period_end", how="left"
+    ).select("t", pl.col("mapping_end").alias("date"))
     keys = (
         long.group_by("fam_id", "t", "gc", "b")
-        .agg(
-            pl.col("mapping_end").first().alias("date"),
-            (pl.col("period_grain") == "month").any().alias("is_month"),
-        )
+        .agg(pl.col("is_month").any())
         .sort("fam_id", "t", "gc", "b")
         .with_row_index("kid")
         .with_columns(pl.col("kid").cast(pl.Int64))
+        .join(t_dates, on="t", how="left", maintain_order="left")
         .rename({"fam_id": "fam"})
     )
     long = long.join(keys.select("kid", pl.col("fam").alias("fam_id"), "t", "gc", "b"),
                      on=["fam_id", "t", "gc", "b"])
-    is_base = (
-        pl.col("_kind").is_in(["mean", "weighted_survey"])
-        & (pl.col("_counted") == "unweighted_count")
-    ) | ((pl.col("_kind") == "mean") & (pl.col("_counted") == "denominator"))
+    is_base = ((pl.col("is_mean") | pl.col("is_survey")) & unweighted) | (
+        pl.col("is_mean") & denominator
+    )
     # a share's denominator is at least its numerator; a change to a share's numerator is
     # made to its denominator too (the same cells add up the same way), so it needs no cap
-    denominator_floor = pl.when(
-        pl.col("_share") & (pl.col("_counted") == "denominator")
-    ).then(pl.col("numerator").cast(pl.Float64))
+    denominator_floor = pl.when(pl.col("_share") & denominator).then(
+        pl.col("numerator").cast(pl.Float64)
+    )
     # A count two metrics share is known to be zero in a cell where one of them publishes
     # rows of that period, geography level and breakdown but not this one: it cannot move.
-    shared_rows = long.filter(pl.col("shared").is_not_null())
-    level = ["cls", "t", "geography_type", "breakdown_type"]
-    expected = shared_rows.group_by(level).agg(pl.col("metric_id").n_unique().alias("_expected"))
+    shared_rows = long.filter(pl.col("is_shared"))
+    level = ["cls", "t", "gt", "bt"]
+    expected = shared_rows.group_by(level).agg(pl.col("m").n_unique().alias("_expected"))
     pinned = (
         shared_rows.group_by("kid", *level)
-        .agg(pl.col("metric_id").n_unique().alias("_present"))
+        .agg(pl.col("m").n_unique().alias("_present"))
         .join(expected, on=level)
         .filter(pl.col("_present") < pl.col("_expected"))
         .select("kid", "cls", pl.lit(True).alias("pinned"))
@@ -302,22 +338,14 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
         pl.col("x").max(),
         pl.col("_row").sort().alias("rows"),
         is_base.any().alias("base"),
-        (
-            (pl.col("_kind") == "weighted_survey")
-            & pl.col("_counted").is_in(["numerator", "denominator"])
-        )
-        .all()
-        .alias("weighted"),
-        pl.col("_rule").is_not_null().any().alias("primary"),
+        (pl.col("is_survey") & (numerator | denominator)).all().alias("weighted"),
+        pl.col("is_primary").any().alias("primary"),
         denominator_floor.max().alias("floor"),
-        (
-            pl.col("_share")
-            & (pl.col("_counted") == "denominator")
-            & (pl.col("numerator").cast(pl.Float64) > 0)
-        )
+        (pl.col("_share") & denominator & (pl.col("numerator").cast(pl.Float64) > 0))
         .any()
         .alias("moves_with_numerator"),
     )
+    del long, shared_rows
     x = pl.col("x")
     # What an intruder knows of a withheld count: it is not negative, and a share's
     # denominator is no less than its numerator. Withheld cells are not labelled with
@@ -331,15 +359,12 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
         pl.when(pl.col("weighted")).then(WEIGHTED_WIDTH).otherwise(float(WIDTH)).alias("need"),
     ).drop("pinned").sort("kid", "cls")
     # what the ids stand for, for the move tables
-    labels = long.select(
-        "t", "period_start", "period_end", "period_grain", "gc", "geography_type",
-        "geography_code", "b", "breakdown_type", "breakdown_value", "cls", "fam_id",
+    keys = (
+        keys.join(labels["gc"].drop("gt"), on="gc")
+        .join(labels["b"].drop("bt"), on="b")
+        .join(t_labels, on="t")
+        .sort("kid")
     )
-    keys = keys.join(
-        labels.select("gc", "geography_type", "geography_code").unique(), on="gc"
-    ).join(labels.select("b", "breakdown_type", "breakdown_value").unique(), on="b").join(
-        labels.select("t", "period_start", "period_end").unique(), on="t"
-    ).sort("kid")
     return _Table(cells=cells, keys=keys)
 
 
