@@ -50,6 +50,8 @@ CELL_KEY = (
     "breakdown_type",
     "breakdown_value",
 )
+DECISION_COLUMNS = (*CELL_KEY, "period_end", *COUNT_COLUMNS)
+"""The columns of metric_values that `disclosure_decisions` reads."""
 GEOGRAPHY_COLUMNS = {
     "period_end": pl.Date,
     "practice_code": pl.Utf8,
@@ -195,9 +197,7 @@ def disclosure_decisions(
     ).abs()
     headline = pl.when(pl.col("breakdown_type") == "all").then(HEADLINE_COST).otherwise(1.0)
     frame = (
-        metric_values.select(
-            *CELL_KEY, "period_end", *COUNT_COLUMNS,
-        )
+        metric_values.select(DECISION_COLUMNS)
         .sort(CELL_KEY)
         .with_row_index("_row")
         .join(kinds, on="metric_id", how="left")

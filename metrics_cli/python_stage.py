@@ -22,12 +22,13 @@ from typing import Any, Protocol
 import polars as pl
 
 from metrics_cli.disclosure import (
+    DECISION_COLUMNS,
     disclosure_decisions,
     protect_inequality_gaps,
     protect_spc,
     round_to_base,
 )
-from metrics_cli.marts import METRIC_VALUES_COLUMNS, SPC_COLUMNS
+from metrics_cli.marts import SPC_COLUMNS
 from metrics_cli.sii import inequality_frame
 from metrics_cli.spc import SERIES_KEYS, spc_frame
 
@@ -69,7 +70,8 @@ def decisions_step(engine: Engine, dbt_vars: Mapping[str, Any]) -> pl.DataFrame:
     """int_disclosure_decisions: which metric_values rows are withheld, and why; decided
     once per build over every row (docs/disclosure-control.md)."""
     return disclosure_decisions(
-        engine.read("metric_values").select(METRIC_VALUES_COLUMNS),
+        # only the columns decided on: the rest are freed before the decisions begin
+        engine.read("metric_values").select(DECISION_COLUMNS),
         engine.read("metric_catalogue"),
         engine.read("int_practice_geographies"),
         int(dbt_vars["disclosure_threshold"]),
