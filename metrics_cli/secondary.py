@@ -106,7 +106,9 @@ GROUPS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
 """Breakdown cells that group the categories of a partition: Core20 LSOAs are IMD deciles
 1-2, which is quintile 1."""
 PARTITIONS = ("imd_quintile", "sex", "age_band")
-"""Breakdown types whose categories partition `all`."""
+"""Breakdown types whose categories partition `all` (with their remainder, if any)."""
+REMAINDER = "(remainder)"
+"""The breakdown value of a partition's unpublished remainder (`with_remainders`)."""
 AGE_75_PLUS = ("cohort", "age_75_plus")
 
 NO_MOVE = -1
@@ -161,13 +163,16 @@ def secondary_suppression(
     `geographies`: int_practice_geographies (period_end, practice_code, geography_type,
     geography_code).
     """
+    n_published = rows.height
+    rows = with_remainders(rows)
     n_rows = rows.height
     suppressed = np.zeros(n_rows, dtype=bool)
     suppressed[rows.filter(pl.col("_rule").is_not_null())["_row"].to_numpy()] = True
+    suppressed[n_published:] = True  # remainders are never published
     primary = suppressed.copy()
     table = _table(rows, geographies, threshold, min_base)
     if table.cells.is_empty() or not table.cells["small"].any():
-        return suppressed & ~primary
+        return (suppressed & ~primary)[:n_published]
     moves = _Moves(table, geographies)
     row_cost = np.zeros(n_rows)
     row_cost[rows["_row"].to_numpy()] = rows["_cost"].to_numpy()
@@ -200,7 +205,53 @@ def secondary_suppression(
         # No cube of withheld cells can hide these counts: withhold every cell of their
         # relations' totals, the last resort (not needed on the synthetic ICBs).
         _withhold_parents(left, table, moves, suppressed)
-    return suppressed & ~primary
+    return (suppressed & ~primary)[:n_published]
+
+
+def with_remainders(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` and, after them, a row for the remainder of each partition whose categories
+    add up to less than `all` (patients or events of unknown LSOA, so in no IMD quintile):
+    `all` less the sum of the categories, per count, in the partition's breakdown type with
+    value `REMAINDER`. No remainder is ever published: the intruder knows only that it is
+    not negative, so it is an unpublished category of the partition that a cube may move at
+    no cost (docs/disclosure-control.md). Remainders of zero, or where a count is missing,
+    are left out (a cube cannot move them), which protects no less."""
+    key = ["metric_id", "period_grain", "period_start", "period_end", "geography_type",
+           "geography_code"]
+    counts = [c for c in ("numerator", "denominator", "unweighted_count") if c in rows.columns]
+    summed = (
+        rows.filter(pl.col("breakdown_type").is_in(PARTITIONS))
+        .group_by(*key, "breakdown_type")
+        .agg(
+            *[pl.col(c).sum().alias(f"_sum_{c}") for c in counts],
+            *[pl.col(c).null_count().alias(f"_nulls_{c}") for c in counts],
+        )
+    )
+    totals = rows.filter(pl.col("breakdown_type") == "all").drop(
+        "_row", "breakdown_type", "breakdown_value", "_rule", "_cost"
+    )
+    remainder = {
+        c: pl.when((pl.col(f"_nulls_{c}") == 0) & pl.col(c).is_not_null())
+        .then(pl.col(c) - pl.col(f"_sum_{c}"))
+        for c in counts
+    }
+    extra = (
+        totals.join(summed, on=key)
+        .with_columns(**remainder)
+        .filter(pl.all_horizontal(pl.col(c).fill_null(0) >= 0 for c in counts))
+        .filter(pl.any_horizontal(pl.col(c).fill_null(0) > 0 for c in counts))
+        .with_columns(
+            pl.lit(REMAINDER).alias("breakdown_value"),
+            pl.lit(None, dtype=pl.Utf8).alias("_rule"),
+            pl.lit(0.0).alias("_cost"),
+        )
+        .sort(*key, "breakdown_type")
+        .with_row_index("_row", offset=rows.height)
+        .select(rows.columns)
+    )
+    if extra.is_empty():
+        return rows
+    return pl.concat([rows, extra.cast(rows.schema)])
 
 
 def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_base: int) -> _Table:

@@ -509,6 +509,30 @@ def test_a_small_quintile_takes_another_quintile_not_all() -> None:
     assert withheld(decide(table(leaves))) == expected
 
 
+def test_patients_of_unknown_lsoa_protect_a_small_quintile_at_no_cost() -> None:
+    """The example above with 4 patients of unknown LSOA at A1: they are in `all` (so `all`
+    is 4 more than the quintiles at A1, N1, Q1 and `all`) but in no quintile, and are never
+    published. Quintile 1 can move against them: the cube is A1 alone x {q1, unknown},
+    q1 from 0 to 3 + 4 = 7 at every level, as the intruder cannot tell 3 with 4 unknown
+    from 7 with none. So no published cell is withheld beyond the four small counts."""
+    unknown = ("imd_quintile", "unknown")
+    leaves = {
+        "A1": {**quintiles(3, 10, 20, 20, 20), unknown: 4},
+        "A2": {**quintiles(0, 10, 20, 20, 20), unknown: 0},
+        "A3": {**quintiles(0, 11, 20, 20, 20), unknown: 0},
+        "B1": {**quintiles(0, 12, 20, 20, 20), unknown: 0},
+        "B2": {**quintiles(0, 12, 20, 20, 20), unknown: 0},
+    }
+    published = [r for r in table(leaves) if r["breakdown_value"] != "unknown"]
+    at_all = {
+        r["breakdown_value"]: r["numerator"] for r in published if r["geography_code"] == "all"
+    }
+    assert at_all["all"] == 3 + 55 + 300 + 4
+    assert withheld(decide(published)) == {
+        (code, "imd_quintile", "1"): "small_count" for code in ("A1", "N1", "Q1", "all")
+    }
+
+
 def test_core20_moves_with_quintile_1_and_rest_with_the_other_quintiles() -> None:
     """The quintile example with Core20 and the rest published: Core20 is quintile 1 (both
     3 at A1, both small) and the rest is quintiles 2-5, so moving quintile 1 against q2

@@ -54,6 +54,8 @@ MONTHS = [
 ]
 Period = tuple[str, date, date]
 QUINTILES = ("1", "2", "3", "4", "5")
+UNKNOWN = ("imd_quintile", "unknown")
+"""Patients of unknown LSOA: in `all` but in no quintile, and never published."""
 SEXES = ("F", "M")
 AGE_BANDS = ("0-64", "65-74", "75-84", "85+")
 COHORT_BANDS = ("75-84", "85+")
@@ -93,6 +95,7 @@ class World:
     main_metric: str  # events_share (a share) or events_rate (a rate)
     shared: bool  # the continuity metrics sharing a numerator are published too
     drop_empty: bool  # rows with no numerator and no denominator are left out
+    unknown: bool  # some patients' LSOA is unknown: quintiles add up to less than `all`
     leaves: dict[tuple[str, int, str], dict[Category, int]]
     """(stream, leaf period, practice) -> count of each partition category."""
 
@@ -112,8 +115,10 @@ class World:
     def members(self, level: str, code: str) -> list[str]:
         return sorted(p for p, geos in self.practices.items() if geos[level] == code)
 
-    def partitions(self) -> dict[str, tuple[str, ...]]:
-        found: dict[str, tuple[str, ...]] = {"imd_quintile": QUINTILES}
+    def partitions(self, hidden: bool = False) -> dict[str, tuple[str, ...]]:
+        """The categories of each partition: published ones, or (`hidden`) every one."""
+        unknown = (UNKNOWN[1],) if hidden and self.unknown else ()
+        found: dict[str, tuple[str, ...]] = {"imd_quintile": QUINTILES + unknown}
         if self.sex:
             found["sex"] = SEXES
         if self.age:
@@ -124,6 +129,7 @@ class World:
         """Breakdown cells that are sums of categories of one partition."""
         found: dict[Category, list[Category]] = {
             ("all", "all"): [("imd_quintile", q) for q in QUINTILES]
+            + ([UNKNOWN] if self.unknown else [])
         }
         if self.core20:
             found[("core20", "core20")] = [("imd_quintile", "1")]
@@ -132,8 +138,10 @@ class World:
             found[("cohort", "age_75_plus")] = [("age_band", b) for b in COHORT_BANDS]
         return found
 
-    def breakdowns(self) -> list[Category]:
-        cells = [(kind, v) for kind, values in self.partitions().items() for v in values]
+    def breakdowns(self, hidden: bool = False) -> list[Category]:
+        """The published breakdown cells, or (`hidden`) those and the unknown LSOAs."""
+        partitions = self.partitions(hidden)
+        cells = [(kind, v) for kind, values in partitions.items() for v in values]
         return sorted([*cells, *self.groups()])
 
 
@@ -160,16 +168,18 @@ def count_class(metric: str, column: str) -> str:
 
 @st.composite
 def partition_counts(
-    draw: st.DrawFn, world_flags: tuple[bool, bool], low: int
+    draw: st.DrawFn, world_flags: tuple[bool, bool, bool], low: int
 ) -> dict[Category, int]:
-    """Counts of one practice in one leaf period: quintiles low..20, and the same total
-    split by sex and by age band (each part at least `low`)."""
-    sex, age = world_flags
+    """Counts of one practice in one leaf period: quintiles low..20 (and 0..3 of unknown
+    LSOA), and the same total split by sex and by age band (each part at least `low`)."""
+    sex, age, unknown = world_flags
     quintiles = draw(st.lists(st.integers(low, 20), min_size=5, max_size=5))
-    total = sum(quintiles)
     counts: dict[Category, int] = {
         ("imd_quintile", q): n for q, n in zip(QUINTILES, quintiles, strict=True)
     }
+    if unknown:
+        counts[UNKNOWN] = draw(st.integers(0, 3))
+    total = sum(counts.values())
     if sex:
         female = draw(st.integers(low, total - low))
         counts[("sex", "F")], counts[("sex", "M")] = female, total - female
@@ -184,12 +194,17 @@ def partition_counts(
     return counts
 
 
-def extra_counts(quintiles: list[int], sex: bool, age: bool) -> dict[Category, int]:
-    """Denominator beyond the numerator: drawn by quintile, split by a fixed rule."""
-    total = sum(quintiles)
+def extra_counts(
+    quintiles: list[int], sex: bool, age: bool, unknown: int | None
+) -> dict[Category, int]:
+    """Denominator beyond the numerator: drawn by quintile (and unknown LSOA), split by a
+    fixed rule."""
     counts: dict[Category, int] = {
         ("imd_quintile", q): n for q, n in zip(QUINTILES, quintiles, strict=True)
     }
+    if unknown is not None:
+        counts[UNKNOWN] = unknown
+    total = sum(counts.values())
     if sex:
         counts[("sex", "F")], counts[("sex", "M")] = total // 2, total - total // 2
     if age:
@@ -220,6 +235,7 @@ def worlds(draw: st.DrawFn, low: int = 0, min_practices: int = 1) -> World:
     months = draw(st.sampled_from([0, 2, 3]))
     sex, age, core20 = draw(st.booleans()), draw(st.booleans()), draw(st.booleans())
     shared = draw(st.booleans())
+    unknown = draw(st.booleans())
     main_metric = draw(st.sampled_from(["events_share", "events_rate"]))
     leaves: dict[tuple[str, int, str], dict[Category, int]] = {}
     names = ["main", "main_extra"] + (["shared", "slicc_extra", "opr_extra"] if shared else [])
@@ -228,12 +244,15 @@ def worlds(draw: st.DrawFn, low: int = 0, min_practices: int = 1) -> World:
             for practice in sorted(practices):
                 if stream.endswith("_extra"):
                     extra = draw(st.lists(st.integers(0, 6), min_size=5, max_size=5))
-                    leaves[(stream, period, practice)] = extra_counts(extra, sex, age)
+                    outside = draw(st.integers(0, 2)) if unknown else None
+                    leaves[(stream, period, practice)] = extra_counts(extra, sex, age, outside)
                 else:
-                    counts = draw(partition_counts((sex, age), low))
+                    counts = draw(partition_counts((sex, age, unknown), low))
                     leaves[(stream, period, practice)] = counts
     drop_empty = draw(st.booleans()) if low == 0 else False
-    return World(practices, months, sex, age, core20, main_metric, shared, drop_empty, leaves)
+    return World(
+        practices, months, sex, age, core20, main_metric, shared, drop_empty, unknown, leaves
+    )
 
 
 def metrics(world: World) -> list[str]:
@@ -247,15 +266,18 @@ def leaf_value(counts: dict[Category, int], breakdown: Category, world: World) -
     return sum(counts[c] for c in world.groups()[breakdown])
 
 
-def true_table(world: World) -> dict[tuple[str, Cell], tuple[int, int]]:
-    """(metric, cell) -> (numerator, denominator), every cell summed from the leaves."""
+def true_table(
+    world: World, hidden: bool = False
+) -> dict[tuple[str, Cell], tuple[int, int]]:
+    """(metric, cell) -> (numerator, denominator), every cell summed from the leaves: the
+    published cells, or (`hidden`) those and the cells of unknown LSOA."""
     table: dict[tuple[str, Cell], tuple[int, int]] = {}
     for metric in metrics(world):
         numerator_stream, extra_stream = streams(metric)
         for period, leaf_periods in world.periods(metric):
             for level, code in world.geographies():
                 members = world.members(level, code)
-                for breakdown in world.breakdowns():
+                for breakdown in world.breakdowns(hidden):
                     numerator = sum(
                         leaf_value(world.leaves[(numerator_stream, lp, p)], breakdown, world)
                         for lp in leaf_periods
@@ -266,7 +288,7 @@ def true_table(world: World) -> dict[tuple[str, Cell], tuple[int, int]]:
                         for lp in leaf_periods
                         for p in members
                     )
-                    if world.drop_empty and numerator + extra == 0:
+                    if world.drop_empty and numerator + extra == 0 and breakdown != UNKNOWN:
                         continue
                     cell = (period_label(period), level, code, *breakdown)
                     table[(metric, cell)] = (numerator, numerator + extra)
@@ -367,7 +389,7 @@ def relations(world: World) -> Iterator[list[tuple[Var, int]]]:
             for period, _ in world.periods(metric):
                 if period_label(period) not in labels:
                     labels.append(period_label(period))
-    partitions = world.partitions()
+    partitions = world.partitions(hidden=True)
     for name, labels in classes.items():
         labels.sort(key=lambda label: PERIODS[label][0] == "financial_year")
         for label in labels:
@@ -385,7 +407,7 @@ def relations(world: World) -> Iterator[list[tuple[Var, int]]]:
                         ]
                 # a geography is the sum of its practices
                 if level != "practice":
-                    for breakdown in world.breakdowns():
+                    for breakdown in world.breakdowns(hidden=True):
                         yield [((*place, *breakdown), 1)] + [
                             ((name, label, "practice", p, *breakdown), -1)
                             for p in world.members(level, code)
@@ -394,7 +416,7 @@ def relations(world: World) -> Iterator[list[tuple[Var, int]]]:
         if len(labels) > 1:
             year, months = labels[-1], labels[:-1]
             for level, code in world.geographies():
-                for breakdown in world.breakdowns():
+                for breakdown in world.breakdowns(hidden=True):
                     yield [((name, year, level, code, *breakdown), 1)] + [
                         ((name, month, level, code, *breakdown), -1) for month in months
                     ]
@@ -407,7 +429,7 @@ def shares(world: World) -> Iterator[tuple[Var, Var]]:
             continue
         for period, _ in world.periods(metric):
             for level, code in world.geographies():
-                for breakdown in world.breakdowns():
+                for breakdown in world.breakdowns(hidden=True):
                     cell = (period_label(period), level, code, *breakdown)
                     yield (
                         (count_class(metric, "numerator"), *cell),
@@ -419,16 +441,18 @@ def knowledge(
     world: World, table: dict[tuple[str, Cell], tuple[int, int]], hidden: set[tuple[str, Cell]]
 ) -> tuple[dict[Var, int], dict[Var, float | None]]:
     """The true value of every count, and what the intruder reads of it: the published
-    value, zero for a row left out, or None where withheld everywhere it is shown."""
+    value, zero for a row left out, or None where withheld everywhere it is shown (and
+    for the never published counts of unknown LSOA)."""
     truth: dict[Var, int] = {}
     known: dict[Var, float | None] = {}
+    unpublished = true_table(world, hidden=True)
     for metric in metrics(world):
         for period, _ in world.periods(metric):
             for level, code in world.geographies():
-                for breakdown in world.breakdowns():
+                for breakdown in world.breakdowns(hidden=True):
                     cell = (period_label(period), level, code, *breakdown)
-                    counts = table.get((metric, cell), (0, 0))
-                    shown = (metric, cell) not in hidden
+                    counts = table.get((metric, cell), unpublished.get((metric, cell), (0, 0)))
+                    shown = (metric, cell) not in hidden and breakdown != UNKNOWN
                     for column, count in zip(("numerator", "denominator"), counts, strict=True):
                         var = (count_class(metric, column), *cell)
                         truth[var] = count
@@ -596,13 +620,15 @@ def component_ranges(
 def intruder_ranges(
     world: World, table: dict[tuple[str, Cell], tuple[int, int]], hidden: set[tuple[str, Cell]]
 ) -> list[tuple[Var, int, float, float, str]]:
-    """(count, truth, least, greatest, how) for every withheld count that is 1 to 7:
+    """(count, truth, least, greatest, how) for every withheld count that is 1 to 7 (of a
+    published cell):
     `how` is `milp` (whole numbers, exact) for small systems, else `lp` (relaxation)."""
     truth, known = knowledge(world, table, hidden)
     parts = components(world, known)
     grouped: dict[int, list[Var]] = defaultdict(list)
     for var, component in parts.items():
-        if 1 <= truth[var] <= THRESHOLD:
+        # the counts of unknown LSOA are never published, so not withheld: none to protect
+        if 1 <= truth[var] <= THRESHOLD and var[-2:] != UNKNOWN:
             grouped[id(component)].append(var)
     found = []
     for targets in grouped.values():
@@ -728,7 +754,9 @@ def one_practice_world(leaves: dict[tuple[str, int, str], dict[Category, int]]) 
     }
     for key, counts in leaves.items():
         full[key].update(counts)
-    return World({"P1": practice}, 0, False, False, False, "events_share", True, True, full)
+    return World(
+        {"P1": practice}, 0, False, False, False, "events_share", True, True, False, full
+    )
 
 
 SHARED_ZERO_LEAK = one_practice_world(
