@@ -993,7 +993,8 @@ def _protect(
     )
     geo_best = _best(_evaluate(geo, lookup, ["tid", "x", "y"]), ["x", "y"], keep)
 
-    bd_moves = moves.breakdown_candidates(base, lookup, keep)
+    bd_moves = moves.breakdown_candidates(base, lookup, keep).sort("tid", "bm", "b2")
+    bd_tids = bd_moves["tid"].to_numpy()
     bd = bd_moves.join(base, on="tid").select(
         "tid", "bm", "cls", "fam", "t", "gc", pl.col("b2").alias("b"), "sign"
     )
@@ -1022,7 +1023,9 @@ def _protect(
     chosen_parts: list[pl.DataFrame] = []
     withheld_parts: list[pl.DataFrame] = []
     for batch in _target_batches(combos):
-        cubes = _cubes(batch, moves, bd_moves, cube_key)
+        first, last = batch["tid"][0], batch["tid"][-1]
+        at = bd_tids.searchsorted([first, last + 1])  # the batch's own breakdown moves
+        cubes = _cubes(batch, moves, bd_moves.slice(int(at[0]), int(at[1] - at[0])), cube_key)
         evaluated = _evaluate(cubes, lookup, cube_key)
         if not escalate:
             evaluated = evaluated.join(own_level, on="tid").filter(
