@@ -354,17 +354,18 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
     t_dates = t_labels.with_columns(pl.col("period_end").cast(pl.Date)).join(
         mapping, on="period_end", how="left"
     ).select("t", pl.col("mapping_end").alias("date"))
+    # one sort gives the cells' numbers (kid: the rank of (fam, t, gc, b)) and, below,
+    # each cell's rows in order
+    key_parts = ["fam_id", "t", "gc", "b"]
+    long = long.sort(*key_parts, "cls", "_row")
+    starts = pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in key_parts)
+    long = long.with_columns((starts.fill_null(True).cum_sum() - 1).cast(pl.Int64).alias("kid"))
     keys = (
-        long.group_by("fam_id", "t", "gc", "b")
-        .agg(pl.col("is_month").any())
-        .sort("fam_id", "t", "gc", "b")
-        .with_row_index("kid")
-        .with_columns(pl.col("kid").cast(pl.Int64))
+        long.group_by("kid", maintain_order=True)
+        .agg(*[pl.col(c).first() for c in key_parts], pl.col("is_month").any())
         .join(t_dates, on="t", how="left", maintain_order="left")
         .rename({"fam_id": "fam"})
     )
-    long = long.join(keys.select("kid", pl.col("fam").alias("fam_id"), "t", "gc", "b"),
-                     on=["fam_id", "t", "gc", "b"])
     is_base = ((pl.col("is_mean") | pl.col("is_survey")) & unweighted) | (
         pl.col("is_mean") & denominator
     )
@@ -385,9 +386,10 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
         .filter(pl.col("_present") < pl.col("_expected"))
         .select("kid", "cls", pl.lit(True).alias("pinned"))
     )
-    cells = long.group_by("kid", "cls").agg(
+    # `long` is sorted by (kid, cls, _row): each cell's rows come out in order
+    cells = long.group_by("kid", "cls", maintain_order=True).agg(
         pl.col("x").max(),
-        pl.col("_row").sort().alias("rows"),
+        pl.col("_row").alias("rows"),
         is_base.any().alias("base"),
         (pl.col("is_survey") & (numerator | denominator)).all().alias("weighted"),
         pl.col("is_primary").any().alias("primary"),
