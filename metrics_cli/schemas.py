@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandera.polars as pa
 import polars as pl
+
+from metrics_cli._pandera import pa
 
 SEXES = ("F", "M")
 AGE_BANDS = (

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import duckdb
-import pandera.api.polars.types as pa_types
-import pandera.errors
 import polars as pl
 import pyarrow.parquet as pq
 
 from metrics_cli import __version__
+from metrics_cli._pandera import pa_types, pandera_errors
 from metrics_cli.errors import UsageError
 from metrics_cli.files import (
     check_not_input,
@@ -403,7 +402,7 @@ def _failures(built: BuiltSchema, frame: pl.DataFrame, whole: bool = False) -> p
         return cases.with_columns(suspects.gather(cases.get_column("position")).alias("position"))
     try:
         built.schema.validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as errors:
+    except pandera_errors.SchemaErrors as errors:
         reported: pl.DataFrame = errors.failure_cases
         cases = reported.select(
             pl.col("column").cast(pl.String),
