@@ -64,8 +64,12 @@ DBT_ENV_WAREHOUSE = "NBHD_DBT_DUCKDB_PATH"
 DBT_ENV_MEMORY_LIMIT = "NBHD_DUCKDB_MEMORY_LIMIT"
 WORK_PREFIX = ".nbhd-build-"
 WORK_LOCK = ".lock"
-# a `.nbhd-build-*` directory without a lock file (an older version's) is stale after this
+# a `.nbhd-build-*` directory without a lock file and without anything a build writes is
+# kept until it is this old: it may be a directory another build has just made (the lock
+# file is created the instant after) or not the tool's at all
 STALE_UNLOCKED_SECONDS = 24 * 3600
+# what a build (of this version or an older one) writes in its directory, after its lock
+WORK_MARKS = ("validated", "warehouse.duckdb", ".validated.nbhd-new-*")
 
 
 class BuildStopped(NbhdError):
@@ -163,7 +167,10 @@ def check_arguments(data_dir: Path, warehouse: Path) -> Path:
 def sweep_stale_work(directory: Path) -> list[Path]:
     """Remove the `.nbhd-build-*` directories of builds that ended without cleaning up (a
     SIGKILL): their lock file is held by no process. A directory whose build is running
-    holds its lock and is kept; one with no lock file is kept unless a day old."""
+    holds its lock and is kept. One with no lock file but holding what a build writes
+    (WORK_MARKS) is an older version's, which took no lock, and is swept at once: a build
+    of this version creates its lock before writing anything. Any other is kept unless a
+    day old."""
     swept = []
     for work in sorted(directory.glob(f"{WORK_PREFIX}*")):
         if not work.is_dir() or work.is_symlink():
@@ -171,6 +178,8 @@ def sweep_stale_work(directory: Path) -> list[Path]:
         lock = work / WORK_LOCK
         if lock.is_file():
             stale = not is_locked(lock)
+        elif any(next(work.glob(mark), None) for mark in WORK_MARKS):
+            stale = True
         else:
             stale = time.time() - work.stat().st_mtime > STALE_UNLOCKED_SECONDS
         if stale:

@@ -141,11 +141,17 @@ def test_stale_build_directories_are_swept_and_live_ones_kept(tmp_path: Path) ->
     live.mkdir()
     other = tmp_path / ".nbhd-build-notes"  # not ours: no lock file, and recent
     other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    legacy = tmp_path / ".nbhd-build-legacy"  # an older version's: no lock, a build's files
+    (legacy / "validated").mkdir(parents=True)
+    (legacy / "validated" / "patients.parquet").write_bytes(b"patient-level rows")
+    (legacy / "warehouse.duckdb").write_bytes(b"half a warehouse")
 
     with file_lock(live / ".lock"), pytest.raises(DataError):
         build(broken_inputs(tmp_path / "data"), tmp_path / "w.duckdb", {})
 
     assert not stale.exists()
+    assert not legacy.exists()
     assert live.is_dir() and other.is_dir()
 
 
