@@ -9,7 +9,8 @@ import argparse
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from metrics_cli.errors import NbhdError, UsageError
@@ -19,6 +20,7 @@ from metrics_cli.files import (
     check_warehouse_to_read,
     check_writable_path,
     is_disk_full,
+    output_lock,
     received_signal,
     stopped_by_signals,
 )
@@ -52,6 +54,18 @@ def check_paths(args: argparse.Namespace) -> None:
     out: Path | None = getattr(args, "out", None)
     if out is not None and inputs:
         check_not_input(out, inputs, "--out")
+
+
+@contextmanager
+def _output_locked(args: argparse.Namespace) -> Iterator[None]:
+    """Hold the lock of the command's output (`--out` or `--into`), if it has one."""
+    for option in ("out", "into"):
+        path: Path | None = getattr(args, option, None)
+        if path is not None:
+            with output_lock(path, f"--{option}"):
+                yield
+            return
+    yield
 
 
 def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
@@ -294,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with stopped_by_signals():
             check_paths(args)
-            return handler(args)
+            with _output_locked(args):
+                return handler(args)
     except Signalled as signalled:
         return _stopped(str(signalled))
     except NbhdError as error:

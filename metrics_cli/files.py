@@ -267,6 +267,27 @@ def warehouse_lock(warehouse: Path) -> Iterator[None]:
         ) from None
 
 
+def output_lock_file(out: Path) -> Path:
+    """The lock file of an output path: hidden, beside it (the path itself is replaced)."""
+    resolved = _resolved(out)
+    return resolved.parent / f".{resolved.name}.nbhd-lock"
+
+
+@contextmanager
+def output_lock(out: Path, option: str) -> Iterator[None]:
+    """One command at a time writing `out` (validate, import, report, publish, ...): a second
+    is refused with one sentence, whichever command it is."""
+    lock = output_lock_file(out)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with file_lock(lock):
+            yield
+    except Locked:
+        raise UsageError(
+            f"another nbhd command is writing {option} {out}; wait for it to finish and try again"
+        ) from None
+
+
 # ---------------------------------------------------------------- a full disk
 _DISK_FULL = ("no space left on device", "disk full", "not enough space on the disk")
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from metrics_cli.errors import UsageError
+from metrics_cli.files import replace_owned_directory
 from metrics_cli.synthetic import money
 from metrics_cli.synthetic.config import SCALES, SCHEMAS, STREAMED, ScaleConfig
 from metrics_cli.synthetic.geography import Geography, build_geography
@@ -27,6 +28,7 @@ from metrics_cli.synthetic.writers import DatasetWriter, write_frame
 from metrics_cli.synthetic_maturity import maturity_assessments
 
 IntArray = npt.NDArray[np.int64]
+WRITTEN_BY = "nbhd generate"
 
 
 class Stream:
@@ -41,12 +43,21 @@ class Stream:
 
 
 def generate(scale: str, seed: int, out: Path) -> dict[str, int]:
-    """Write every input dataset for `scale` into `out`; returns rows written per dataset."""
+    """Write every input dataset for `scale` into `out`; returns rows written per dataset.
+
+    `out` is replaced whole, atomically, and only if it is new, empty or written by
+    `nbhd generate` before (its manifest says so): never a directory of real inputs."""
     if scale not in SCALES:
         raise UsageError(f"unknown scale '{scale}': choose one of {', '.join(SCALES)}")
     if seed < 0:
         raise UsageError(f"the seed must be zero or more, not {seed}")
-    return generate_from_config(SCALES[scale], seed, out)
+    counts: dict[str, int] = {}
+
+    def write(staging: Path) -> None:
+        counts.update(generate_from_config(SCALES[scale], seed, staging))
+
+    replace_owned_directory(out, WRITTEN_BY, write, {"scale": scale, "seed": seed}, "--out")
+    return counts
 
 
 def generate_from_config(config: ScaleConfig, seed: int, out: Path) -> dict[str, int]:

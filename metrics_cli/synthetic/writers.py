@@ -13,6 +13,7 @@ from typing import IO
 import polars as pl
 import pyarrow.parquet as pq
 
+from metrics_cli.files import write_csv
 from metrics_cli.synthetic.config import SCHEMAS, FileFormat, Schema
 
 PARQUET_COMPRESSION = "zstd"
@@ -77,9 +78,9 @@ class DatasetWriter:
         if self.file_format == "csv":
             if self._csv is None:
                 self._csv = self.path.open("wb")
-                frame.write_csv(self._csv, include_header=True)
+                write_csv(frame, self._csv, include_header=True)
             else:
-                frame.write_csv(self._csv, include_header=False)
+                write_csv(frame, self._csv, include_header=False)
         else:
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(

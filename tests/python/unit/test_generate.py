@@ -5,6 +5,7 @@ shapes, GPAD's published format, and every planted effect that tiny data can sho
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date
 from itertools import pairwise
@@ -198,7 +199,7 @@ def test_same_seed_gives_the_same_bytes(
     first = {p.name: digest(p) for p in sorted(tiny_data.iterdir())}
     second = {p.name: digest(p) for p in sorted(again.iterdir())}
     assert first == second
-    assert len(first) == 14
+    assert len(first) == 15  # 14 datasets and the manifest
 
 
 def test_another_seed_gives_other_data(tmp_path: Path, tiny_data: Path) -> None:
@@ -217,7 +218,7 @@ def test_counts_are_the_rows_written_and_tiny_is_all_csv(
             assert pl.read_csv(out / f"{dataset}.csv").height == rows > 0
         else:
             assert read(out, dataset).height == rows, dataset
-    assert sorted(p.suffix for p in out.iterdir()) == [".csv"] * 14
+    assert sorted(p.suffix for p in out.iterdir()) == [".csv"] * 14 + [".json"]
 
 
 def test_every_file_has_exactly_the_spec_columns(tiny_data: Path) -> None:
@@ -226,11 +227,30 @@ def test_every_file_has_exactly_the_spec_columns(tiny_data: Path) -> None:
         assert header.split(",") == columns.split(), dataset
 
 
-def test_rerun_replaces_a_file_of_the_other_format(tmp_path: Path) -> None:
-    (tmp_path / "patients.parquet").write_bytes(b"left over from an icb run")
-    generate("tiny", SEED, tmp_path)
-    assert not (tmp_path / "patients.parquet").exists()
-    assert (tmp_path / "patients.csv").exists()
+def test_rerun_replaces_its_own_directory_whole(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    generate("tiny", SEED + 1, out)
+    (out / "patients.parquet").write_bytes(b"left over from an icb run")
+    generate("tiny", SEED, out)
+    assert not (out / "patients.parquet").exists()
+    assert (out / "patients.csv").exists()
+    assert json.loads((out / "manifest.json").read_text()) == {
+        "written_by": "nbhd generate",
+        "scale": "tiny",
+        "seed": SEED,
+    }
+    assert [p.name for p in tmp_path.iterdir()] == ["data"]
+
+
+def test_a_directory_of_real_inputs_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "spend.csv").write_text("real,inputs\n")
+    with pytest.raises(UsageError) as raised:
+        generate("tiny", SEED, tmp_path)
+    assert str(raised.value) == (
+        f"--out {tmp_path} is not empty and was not written by nbhd generate; "
+        "choose a new or empty directory"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["spend.csv"]
 
 
 # ---------------------------------------------------------------- shape of tiny
