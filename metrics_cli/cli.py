@@ -50,7 +50,8 @@ def check_paths(args: argparse.Namespace) -> None:
         if path is not None:
             directory = args.command not in _FILE_OUTPUTS
             check_writable_path(path, f"--{option}", directory=directory)
-    inputs = [p for p in (getattr(args, "data", None), getattr(args, "data_dir", None)) if p]
+    given = (getattr(args, name, None) for name in ("data", "data_dir", "file"))
+    inputs = [p for p in given if isinstance(p, Path)]
     out: Path | None = getattr(args, "out", None)
     if out is not None and inputs:
         check_not_input(out, inputs, "--out")

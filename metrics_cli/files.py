@@ -114,6 +114,11 @@ def check_writable_path(out: Path, option: str, *, directory: bool) -> None:
             raise UsageError(f"{option} {out}: {parent} is a file, not a directory")
     if directory and out.exists() and not out.is_dir():
         raise UsageError(f"{option} {out} is a file; give a directory")
+    if directory and _resolved(out) in (Path("/"), _resolved(Path.home())):
+        raise UsageError(
+            f"{option} {out} is the {'root' if _resolved(out) == Path('/') else 'home'} "
+            "directory; give a directory of its own, such as out/"
+        )
     if not directory and out.is_dir():
         raise UsageError(f"{option} {out} is a directory; give a file name")
 
@@ -276,16 +281,29 @@ def output_lock_file(out: Path) -> Path:
 @contextmanager
 def output_lock(out: Path, option: str) -> Iterator[None]:
     """One command at a time writing `out` (validate, import, report, publish, ...): a second
-    is refused with one sentence, whichever command it is."""
+    is refused with one sentence, whichever command it is. The lock file is removed when
+    the command ends (the operating system releases the lock itself after a SIGKILL)."""
     lock = output_lock_file(out)
     lock.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
     try:
-        with file_lock(lock):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # the holder before us may have removed the file between our open and flock
+            if os.fstat(handle).st_ino != os.stat(lock).st_ino:
+                raise BlockingIOError
+        except (BlockingIOError, FileNotFoundError):
+            raise UsageError(
+                f"another nbhd command is writing {option} {out}; "
+                "wait for it to finish and try again"
+            ) from None
+        try:
             yield
-    except Locked:
-        raise UsageError(
-            f"another nbhd command is writing {option} {out}; wait for it to finish and try again"
-        ) from None
+        finally:
+            # removed while still held, so no one can lock the old file after us
+            lock.unlink(missing_ok=True)
+    finally:
+        os.close(handle)
 
 
 # ---------------------------------------------------------------- a full disk

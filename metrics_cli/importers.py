@@ -17,6 +17,7 @@ The mappings and defaults are documented in docs/validation.md.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 from datetime import date, timedelta
@@ -25,9 +26,18 @@ from pathlib import Path
 import polars as pl
 
 from metrics_cli.errors import UsageError
+from metrics_cli.files import (
+    MANIFEST,
+    atomic_path,
+    check_not_input,
+    check_replaceable,
+    is_owned,
+)
+from metrics_cli.files import write_csv as safe_csv
 from metrics_cli.schemas import DATASETS, PAYMENT_CATEGORIES, parse_gpad_month
 
 KINDS = ("gpad", "epcn", "payments", "population", "imd")
+WRITTEN_BY = "nbhd import"
 DEFAULT_VALID_FROM = "1900-01-01"
 UNALLOCATED_PCN = "U"
 
@@ -178,7 +188,34 @@ def import_published(
         raise UsageError("a financial year applies to the payments file only")
     if file.suffix.lower() in (".xlsx", ".xls", ".zip"):
         raise UsageError(f"{file.name} is not a CSV: save or extract the table as CSV first")
+    check_not_input(out, [file], "--out")
+    check_replaceable(out, WRITTEN_BY, "--out")
+    recorded = _recorded(out)
     out.mkdir(parents=True, exist_ok=True)
+    told = notes if notes is not None else []
+    written = _import(kind, file, out, valid_from, financial_year, told)
+    for path in written:
+        before = recorded.get(path.name)
+        if before is not None and (before["kind"], before["source"]) != (kind, file.name):
+            told.append(
+                f"{path.name} was replaced: it held the {before['kind']} import of "
+                f"{before['source']}"
+            )
+        recorded[path.name] = {"kind": kind, "source": file.name}
+    manifest = {"written_by": WRITTEN_BY, "files": dict(sorted(recorded.items()))}
+    with atomic_path(out / MANIFEST) as staged:
+        staged.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return written
+
+
+def _import(
+    kind: str,
+    file: Path,
+    out: Path,
+    valid_from: str | None,
+    financial_year: str | None,
+    notes: list[str],
+) -> list[Path]:
     if kind == "gpad":
         return _import_gpad(file, out, valid_from)
     if kind == "epcn":
@@ -186,10 +223,30 @@ def import_published(
     if kind == "population":
         from metrics_cli.population_import import import_population
 
-        return import_population(file, out, notes if notes is not None else [])
+        return import_population(file, out, notes)
     if kind == "imd":
         return [_import_imd(file, out)]
     return _import_payments(file, out, financial_year)
+
+
+# ---------------------------------------------------------------- the directory
+def _recorded(out: Path) -> dict[str, dict[str, str]]:
+    """The files earlier imports wrote into `out`, by name: each one's kind and source."""
+    if not is_owned(out, WRITTEN_BY):
+        return {}
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    files = manifest.get("files", {})
+    return dict(files) if isinstance(files, dict) else {}
+
+
+def own_file(path: Path) -> Path:
+    """`path`, which an import is about to write: refused if a file is there that no import
+    wrote (one the user put in the directory an import owns)."""
+    if path.exists() and path.name not in _recorded(path.parent):
+        raise UsageError(
+            f"{path} was not written by nbhd import; move it away or import into another directory"
+        )
+    return path
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -213,7 +270,9 @@ def normalised(column: str) -> str:
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    frame.write_csv(path, date_format="%Y-%m-%d")
+    """Replace `path` (one of the import's own files) with `frame`, spreadsheet-safe."""
+    with atomic_path(own_file(path)) as staged:
+        safe_csv(frame, staged)
     return path
 
 
@@ -252,9 +311,10 @@ def _import_gpad_crosstab(file: Path, header: list[str], out: Path) -> Path:
     missing = [c for c in DATASETS["gp_appointments"].columns if c not in header]
     if missing:
         raise UsageError(f"{file.name} lacks the GPAD columns {', '.join(missing)}")
-    target = out / "gp_appointments.csv"
+    target = own_file(out / "gp_appointments.csv")
     if not target.exists():
-        shutil.copyfile(file, target)
+        with atomic_path(target) as staged:
+            shutil.copyfile(file, staged)
         return target
     if _header(target) != header:
         raise UsageError(
@@ -265,15 +325,17 @@ def _import_gpad_crosstab(file: Path, header: list[str], out: Path) -> Path:
     if repeated:
         shown = ", ".join(m.strftime("%Y-%m") for m in repeated)
         raise UsageError(f"{target} already holds {shown}: appending would count it twice")
-    with target.open("rb+") as existing:
-        existing.seek(0, 2)
-        if existing.tell():
-            existing.seek(-1, 2)
-            if existing.read(1) != b"\n":
-                existing.write(b"\n")
-        with file.open("rb") as source:
-            source.readline()
-            shutil.copyfileobj(source, existing)
+    with atomic_path(target) as staged:
+        shutil.copyfile(target, staged)
+        with staged.open("rb+") as existing:
+            existing.seek(0, 2)
+            if existing.tell():
+                existing.seek(-1, 2)
+                if existing.read(1) != b"\n":
+                    existing.write(b"\n")
+            with file.open("rb") as source:
+                source.readline()
+                shutil.copyfileobj(source, existing)
     return target
 
 

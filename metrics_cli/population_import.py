@@ -34,7 +34,8 @@ import polars as pl
 
 from metrics_cli.errors import UsageError
 from metrics_cli.files import atomic_path
-from metrics_cli.importers import normalised, read_text, write_csv
+from metrics_cli.files import write_csv as safe_csv
+from metrics_cli.importers import normalised, own_file, read_text, write_csv
 from metrics_cli.schemas import AGE_BANDS, parse_gpad_month
 
 SOURCES_DIR = "registered_population_published"
@@ -455,7 +456,7 @@ def import_population(file: Path, out: Path, notes: list[str]) -> list[Path]:
             "validation to quarantine with the reason"
         )
     (out / SOURCES_DIR).mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as staged:
-        write_csv(pl.concat([*frames, *rejected]).select(OUTPUT_COLUMNS), staged)
+    with atomic_path(own_file(target)) as staged:
+        safe_csv(pl.concat([*frames, *rejected]).select(OUTPUT_COLUMNS), staged)
         write_csv(piece.rows, out / SOURCES_DIR / piece.file_name)
     return [target]

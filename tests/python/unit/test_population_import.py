@@ -330,7 +330,25 @@ def test_a_registered_population_the_importer_did_not_write_is_not_replaced(
     data.mkdir()
     own = write(data / "registered_population.csv", "extract_date,practice_code\n")
 
-    with pytest.raises(UsageError, match="was not written by nbhd import population"):
+    with pytest.raises(UsageError) as raised:
         import_published("population", write(tmp_path / "quin.csv", QUIN_AGE), data)
+    assert str(raised.value) == (
+        f"--out {data} is not empty and was not written by nbhd import; "
+        "choose a new or empty directory"
+    )
     assert own.read_text() == "extract_date,practice_code\n"
     assert not (data / "registered_population_published").exists()
+
+    # in a directory an import owns, a file the user put there is not replaced either
+    owned = tmp_path / "owned"
+    import_published(
+        "imd", write(tmp_path / "imd.csv", "lsoa11cd,IMD_decile\nE01000001,3\n"), owned
+    )
+    mine = write(owned / "registered_population.csv", "extract_date,practice_code\n")
+    with pytest.raises(UsageError) as raised:
+        import_published("population", tmp_path / "quin.csv", owned)
+    assert str(raised.value) == (
+        f"{mine} was not written by nbhd import population: move it away first, "
+        "or import into another directory"
+    )
+    assert mine.read_text() == "extract_date,practice_code\n"
