@@ -167,7 +167,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from metrics_cli.submit import submit
+    from metrics_cli.returns.submit import submit
 
     outcome = submit(
         warehouse=_warehouse(args),
@@ -181,7 +181,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
-    from metrics_cli.submit import consolidate
+    from metrics_cli.returns.consolidate import consolidate
 
     outcome = consolidate(files=args.files, into=args.into, replace=args.replace)
     print(outcome.summary())

@@ -35,6 +35,8 @@ MARTS = (
     "assessment_periods",
     "maturity_levels",
     "maturity_criteria_results",
+    "maturity_matrix",
+    "practice_memberships",
     "data_quality",
 )
 """The marts (models/marts)."""

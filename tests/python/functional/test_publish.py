@@ -555,9 +555,14 @@ def test_publish_never_applies_a_protection(
     for name in ("protect_spc", "protect_inequality_gaps", "disclosure_decisions"):
         if hasattr(disclosure, name):
             monkeypatch.setattr(disclosure, name, forbidden)
-    import metrics_cli.publish as publish_module
+    import importlib
+    import pkgutil
 
-    assert not any(name.startswith(("protect_", "apply_")) for name in vars(publish_module))
+    import metrics_cli.publish as publish_package
+
+    for module in pkgutil.iter_modules(publish_package.__path__, "metrics_cli.publish."):
+        names = vars(importlib.import_module(module.name))
+        assert not any(name.startswith(("protect_", "apply_")) for name in names), module.name
     exact_only = build_warehouse(
         tmp_path / "disclosed-only.duckdb",
         without=("metric_values", "metric_spc", "inequality_gaps"),
@@ -819,7 +824,7 @@ def test_a_failed_publish_leaves_the_previous_one_intact(
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("metrics_cli.publish.dictionary_markdown", broken)
+    monkeypatch.setattr("metrics_cli.publish.run.dictionary_markdown", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         publish(build_warehouse(tmp_path / "w2.duckdb", build_vars='{"x": 1}'), out)
     assert tree(out) == before

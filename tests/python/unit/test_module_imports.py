@@ -1,11 +1,15 @@
 """Which module may import which (docs/architecture.md, "Python modules"), read from the
 source: the output side reads the warehouse only through `metrics_cli.warehouse`, and each
-module of `metrics_cli.report` imports only the ones below it."""
+module of `metrics_cli.report`, `metrics_cli.returns` and `metrics_cli.publish` imports
+only the ones below it."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[3] / "metrics_cli"
 
@@ -50,6 +54,74 @@ REPORT_MAY_ALSO_IMPORT = {
 }
 """Outside the package: the access module, errors, files, settings, the mart columns and
 disclosure control's words on withholding (never its decisions)."""
+RETURNS_LAYERS = {
+    "metrics_cli.returns.datasets": set(),
+    "metrics_cli.returns.membership": set(),
+    "metrics_cli.returns.bundle": {
+        "metrics_cli.returns.datasets",
+        "metrics_cli.returns.membership",
+    },
+    "metrics_cli.returns.ledger": {"metrics_cli.returns.datasets"},
+    "metrics_cli.returns.submit": {
+        "metrics_cli.returns.bundle",
+        "metrics_cli.returns.datasets",
+        "metrics_cli.returns.membership",
+    },
+    "metrics_cli.returns.consolidate": {
+        "metrics_cli.returns.bundle",
+        "metrics_cli.returns.datasets",
+        "metrics_cli.returns.ledger",
+        "metrics_cli.returns.membership",
+    },
+}
+"""Each returns module and the returns modules it may import."""
+RETURNS_MAY_ALSO_IMPORT = {
+    "metrics_cli.__version__",
+    "metrics_cli.errors",
+    "metrics_cli.files",
+    "metrics_cli.schemas",
+    "metrics_cli.warehouse",
+}
+"""Outside the package: the input layer (`schemas`: the datasets and their columns), the
+access module, errors and files."""
+PUBLISH_LAYERS = {
+    "metrics_cli.publish.reading": set(),
+    "metrics_cli.publish.tables": set(),
+    "metrics_cli.publish.manifest": {"metrics_cli.publish.tables"},
+    "metrics_cli.publish.dictionary": {
+        "metrics_cli.publish.manifest",
+        "metrics_cli.publish.tables",
+    },
+    "metrics_cli.publish.changes": {
+        "metrics_cli.publish.dictionary",
+        "metrics_cli.publish.manifest",
+    },
+    "metrics_cli.publish.run": {
+        "metrics_cli.publish.changes",
+        "metrics_cli.publish.dictionary",
+        "metrics_cli.publish.manifest",
+        "metrics_cli.publish.reading",
+        "metrics_cli.publish.tables",
+    },
+}
+"""Each publish module and the publish modules it may import."""
+PUBLISH_MAY_ALSO_IMPORT = {
+    "metrics_cli.__version__",
+    "metrics_cli.disclosure",
+    "metrics_cli.errors",
+    "metrics_cli.files",
+    "metrics_cli.marts",
+    "metrics_cli.settings",
+    "metrics_cli.warehouse",
+}
+"""Outside the package: disclosure control's settings and words (never its decisions), the
+mart columns, the access module, errors, files and settings."""
+LAYERS = {
+    "metrics_cli.report.": (REPORT_LAYERS, REPORT_MAY_ALSO_IMPORT),
+    "metrics_cli.returns.": (RETURNS_LAYERS, RETURNS_MAY_ALSO_IMPORT),
+    "metrics_cli.publish.": (PUBLISH_LAYERS, PUBLISH_MAY_ALSO_IMPORT),
+}
+OUTPUT_SIDE = ("metrics_cli.report", "metrics_cli.returns", "metrics_cli.publish")
 WAREHOUSE_MAY_IMPORT = {"metrics_cli.errors", "metrics_cli.files"}
 REPORT_USERS = {"metrics_cli.cli", "metrics_cli.demo"}
 """The only modules outside `metrics_cli.report` that import it (its command)."""
@@ -79,16 +151,49 @@ def all_modules() -> dict[str, set[str]]:
     return {module_name(p): imports(p) for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def test_every_report_module_is_in_the_layers() -> None:
-    report = {m for m in all_modules() if m.startswith("metrics_cli.report.")}
-    assert report == set(REPORT_LAYERS)
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_every_module_of_a_package_is_in_its_layers(package: str) -> None:
+    found = {m for m in all_modules() if m.startswith(package)}
+    assert found == set(LAYERS[package][0])
 
 
-def test_report_modules_import_only_what_their_layer_allows() -> None:
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_modules_import_only_what_their_layer_allows(package: str) -> None:
+    layers, also = LAYERS[package]
     modules = all_modules()
-    for name, allowed in REPORT_LAYERS.items():
-        extra = modules[name] - allowed - REPORT_MAY_ALSO_IMPORT - {"metrics_cli"}
+    for name, allowed in layers.items():
+        extra = modules[name] - allowed - also - {"metrics_cli"}
         assert not extra, f"{name} imports {sorted(extra)}"
+
+
+def _source(name: str) -> str:
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    file = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    return file.read_text(encoding="utf-8")
+
+
+def test_the_output_side_opens_no_database_itself() -> None:
+    """Only `metrics_cli.warehouse` connects: no report, returns or publish module imports
+    the database driver."""
+    for name in all_modules():
+        if name.startswith(OUTPUT_SIDE):
+            tree = ast.parse(_source(name))
+            drivers = [
+                alias.name
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import | ast.ImportFrom)
+                for alias in node.names
+                if "duckdb" in (getattr(node, "module", None) or alias.name)
+            ]
+            assert not drivers, f"{name} imports {drivers}"
+
+
+def test_no_reader_names_a_staging_or_intermediate_model() -> None:
+    """Nothing outside dbt reads `stg_*` or `int_*`: the output side names marts only."""
+    model = re.compile(r"\b(?:stg|int)_[a-z][a-z0-9_]*")
+    for name in all_modules():
+        if name.startswith(OUTPUT_SIDE) or name == "metrics_cli.warehouse":
+            assert not model.findall(_source(name)), name
 
 
 def test_the_access_module_stands_alone() -> None:

@@ -21,13 +21,10 @@ import polars as pl
 import pytest
 
 from metrics_cli.errors import DataError, UsageError
-from metrics_cli.submit import (
-    consolidate,
-    neighbourhood_owners,
-    parse_quarter,
-    read_organisations,
-    submit,
-)
+from metrics_cli.returns.consolidate import consolidate
+from metrics_cli.returns.datasets import read_organisations
+from metrics_cli.returns.membership import neighbourhood_owners, parse_quarter
+from metrics_cli.returns.submit import submit
 
 PERIOD = "2025/26 Q1"
 MONTHS = ("01MAR2025", "01APR2025", "01MAY2025", "01JUN2025", "01JUL2025")
@@ -68,7 +65,7 @@ def organisations_frame(
 def make_warehouse(
     path: Path, rows: list[tuple[str, str, str, str | None, str, str | None]]
 ) -> Path:
-    """The two warehouse relations submit reads: stg_organisations and int_maturity_criteria."""
+    """The two warehouse relations submit reads: practice_memberships and maturity_matrix."""
     organisations = organisations_frame(rows).with_columns(
         pl.col("valid_from", "valid_to").str.to_date("%Y-%m-%d")
     )
@@ -78,8 +75,8 @@ def make_warehouse(
     with duckdb.connect(str(path)) as connection:
         connection.register("organisations_view", organisations)
         connection.register("criteria_view", criteria)
-        connection.execute("create table stg_organisations as select * from organisations_view")
-        connection.execute("create table int_maturity_criteria as select * from criteria_view")
+        connection.execute("create table practice_memberships as select * from organisations_view")
+        connection.execute("create table maturity_matrix as select * from criteria_view")
     return path
 
 
@@ -338,7 +335,7 @@ def test_a_practice_joining_mid_quarter_owes_only_its_months(
 def test_user_errors_are_one_sentence(warehouse: Path, data_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="provider 'P9' is not in the organisations"):
         submit(warehouse, "P9", PERIOD, data_dir, tmp_path / "x.zip")
-    with pytest.raises(UsageError, match="does not exist"):
+    with pytest.raises(UsageError, match="no warehouse at"):
         submit(tmp_path / "none.duckdb", "P1", PERIOD, data_dir, tmp_path / "x.zip")
     with pytest.raises(UsageError, match="input directory"):
         submit(warehouse, "P1", PERIOD, tmp_path / "none", tmp_path / "x.zip")

@@ -1,0 +1,102 @@
+"""What publish reads from the warehouse, and the disclosure settings it was built with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from metrics_cli.disclosure import (
+    settings_from_build_vars,
+)
+from metrics_cli.errors import DataError
+from metrics_cli.warehouse import Warehouse, open_warehouse
+
+SOURCES = {
+    "metric_values": "disclosed_metric_values",
+    "inequality_gaps": "disclosed_inequality_gaps",
+    "metric_spc": "disclosed_metric_spc",
+    "maturity_levels": "maturity_levels",
+}
+"""The mart each published table is read from: the disclosed marts only, never
+metric_values, metric_spc or inequality_gaps (which hold exact figures)."""
+
+
+@dataclass(frozen=True)
+class PublishInputs:
+    """What publish reads from a warehouse: the disclosed marts and seeds by name, their
+    persisted descriptions under the published names, the build record."""
+
+    frames: dict[str, pl.DataFrame]
+    comments: dict[tuple[str, str], str]
+    build_info: dict[str, str]
+    inputs: pl.DataFrame
+
+
+def read_inputs(warehouse: Path) -> PublishInputs:
+    """Everything publish reads, through `metrics_cli.warehouse` (marts, seeds and the build
+    record only): only the disclosed marts, since what leaves the warehouse was decided in
+    the build."""
+    with open_warehouse(warehouse) as opened:
+        wanted = (*SOURCES.values(), "metric_catalogue")
+        missing = [name for name in wanted if not opened.has(name)]
+        if missing:
+            raise DataError(
+                f"the warehouse has no {', '.join(missing)}; rebuild it with `nbhd build`"
+            )
+        names = [*wanted, *(["geographies"] if opened.has("geographies") else [])]
+        frames = {name: _doubles(opened.read(name)) for name in names}
+        comments = published_comments(persisted_comments(opened, names))
+        build_info = {
+            str(key): "" if value is None else str(value)
+            for key, value in opened.rows(f"select key, value from {opened.relation('build_info')}")
+        }
+        inputs = opened.read("input_files").sort("dataset", "file_name")
+    return PublishInputs(frames, comments, build_info, inputs)
+
+
+def _doubles(frame: pl.DataFrame) -> pl.DataFrame:
+    """Decimals as doubles."""
+    return frame.with_columns(
+        pl.col(name).cast(pl.Float64)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Decimal)
+    )
+
+
+def persisted_comments(opened: Warehouse, names: Sequence[str]) -> dict[tuple[str, str], str]:
+    """Descriptions dbt persisted (`persist_docs`): (table, column) -> text; column '' is
+    the table's own description."""
+    described: dict[tuple[str, str], str] = {}
+    for name in names:
+        schema = opened.relation(name).split(".")[0].strip('"')
+        table_comment = opened.one(
+            "select comment from duckdb_tables() where schema_name = ? and table_name = ?",
+            [schema, name],
+        )
+        if table_comment and table_comment[0]:
+            described[(name, "")] = " ".join(str(table_comment[0]).split())
+        for column, comment in opened.rows(
+            "select column_name, comment from duckdb_columns() "
+            "where schema_name = ? and table_name = ?",
+            [schema, name],
+        ):
+            if comment:
+                described[(name, str(column))] = " ".join(str(comment).split())
+    return described
+
+
+def published_comments(
+    comments: Mapping[tuple[str, str], str],
+) -> dict[tuple[str, str], str]:
+    """The descriptions under the published tables' names (a disclosed mart's docs describe
+    the file published from it)."""
+    renamed = {source: name for name, source in SOURCES.items()}
+    return {(renamed.get(table, table), column): text for (table, column), text in comments.items()}
+
+
+def disclosure_settings(build_info: Mapping[str, str]) -> tuple[int, int]:
+    """The threshold and rounding the warehouse was built with (see settings_from_build_vars)."""
+    return settings_from_build_vars(build_info.get("vars"))
