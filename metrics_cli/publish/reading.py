@@ -22,6 +22,29 @@ SOURCES = {
 }
 """The mart each published table is read from: the disclosed marts only, never
 metric_values, metric_spc or inequality_gaps (which hold exact figures)."""
+JUDGEMENTS = {
+    "metric_values": (
+        "metric_judgements",
+        (
+            "metric_id",
+            "period_grain",
+            "period_start",
+            "geography_type",
+            "geography_code",
+            "breakdown_type",
+            "breakdown_value",
+        ),
+        ("year_before_period_label", "change_from_year_before", "comparison_to_icb"),
+    ),
+    "inequality_gaps": (
+        "inequality_judgements",
+        ("metric_id", "period_grain", "period_label", "geography_type", "geography_code"),
+        ("gap_direction",),
+    ),
+}
+"""For each published table that shows a comparison: the mart holding its judgements, the
+key joining them row by row, and the judgement columns published. Every judgement is made
+once in dbt (docs/judgements.md); publish carries the column, it never decides one."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +63,8 @@ def read_inputs(warehouse: Path) -> PublishInputs:
     record only): only the disclosed marts, since what leaves the warehouse was decided in
     the build."""
     with open_warehouse(warehouse) as opened:
-        wanted = (*SOURCES.values(), "metric_catalogue")
+        judgements = tuple(mart for mart, _, _ in JUDGEMENTS.values())
+        wanted = (*SOURCES.values(), *judgements, "metric_catalogue")
         missing = [name for name in wanted if not opened.has(name)]
         if missing:
             raise DataError(
@@ -92,9 +116,33 @@ def published_comments(
     comments: Mapping[tuple[str, str], str],
 ) -> dict[tuple[str, str], str]:
     """The descriptions under the published tables' names (a disclosed mart's docs describe
-    the file published from it)."""
+    the file published from it; a judgement mart's the judgement columns it adds)."""
     renamed = {source: name for name, source in SOURCES.items()}
-    return {(renamed.get(table, table), column): text for (table, column), text in comments.items()}
+    published = {
+        (renamed.get(table, table), column): text for (table, column), text in comments.items()
+    }
+    for name, (mart, _, columns) in JUDGEMENTS.items():
+        for column in columns:
+            if (mart, column) in comments:
+                published[(name, column)] = comments[(mart, column)]
+    return published
+
+
+def with_judgements(
+    name: str, frame: pl.DataFrame, frames: Mapping[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """A published table with its judgement mart's columns joined row by row (JUDGEMENTS);
+    a table that shows no comparison as it is."""
+    if name not in JUDGEMENTS:
+        return frame
+    mart, key, columns = JUDGEMENTS[name]
+    judged = frames[mart].select(*key, *columns)
+    joined = frame.join(judged, on=list(key), how="left", nulls_equal=True)
+    if joined.height != frame.height:
+        raise DataError(
+            f"{mart} holds more than one row for a row of {name}; rebuild the warehouse"
+        )
+    return joined
 
 
 def disclosure_settings(build_info: Mapping[str, str]) -> tuple[int, int]:

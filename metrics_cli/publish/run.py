@@ -43,7 +43,12 @@ from metrics_cli.publish.manifest import (
     is_publication,
     publication_manifest,
 )
-from metrics_cli.publish.reading import disclosure_settings, read_inputs
+from metrics_cli.publish.reading import (
+    JUDGEMENTS,
+    disclosure_settings,
+    read_inputs,
+    with_judgements,
+)
 from metrics_cli.publish.tables import (
     TABLES,
     GeographyWithheld,
@@ -114,10 +119,14 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     derived = ("is_suppressed", "suppressed_columns")
     published = {
         "metric_values": published_metric_values(
-            frames["disclosed_metric_values"], catalogue, names
+            with_judgements("metric_values", frames["disclosed_metric_values"], frames),
+            catalogue,
+            names,
         ),
         "inequality_gaps": with_labels(
-            frames["disclosed_inequality_gaps"].select(*INEQUALITY_COLUMNS, *derived),
+            with_judgements("inequality_gaps", frames["disclosed_inequality_gaps"], frames).select(
+                *INEQUALITY_COLUMNS, *JUDGEMENTS["inequality_gaps"][2], *derived
+            ),
             catalogue,
             names,
         ),

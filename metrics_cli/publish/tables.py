@@ -49,12 +49,17 @@ PUBLISHED_METRIC_VALUES = (
     "unweighted_count",
     "method",
     "comparison_to_parent",
+    "year_before_period_label",
+    "change_from_year_before",
+    "comparison_to_icb",
     "not_calculated_reason",
     "is_suppressed",
 )
 """The published metric_values columns. The build's `suppression_rule` is not among them:
 which cells are small is itself disclosive (a small year whose six months were each marked
-"fewer than 8" would be 6 or 7), so a withheld row says only that it is withheld."""
+"fewer than 8" would be 6 or 7), so a withheld row says only that it is withheld.
+`year_before_period_label`, `change_from_year_before` and `comparison_to_icb` are
+metric_judgements' columns (publish joins them, never decides them)."""
 
 
 @dataclass(frozen=True)

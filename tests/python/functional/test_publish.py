@@ -326,6 +326,54 @@ def disclosed_rows(
                                       "suppression_rule": pl.Utf8})
 
 
+JUDGEMENT_COLUMNS = ("year_before_period_label", "change_from_year_before", "comparison_to_icb")
+JUDGED = {
+    ("ae_attendance_rate", "financial_year", "2024-04-01", "practice", "A2", "all", "all"): (
+        "2023/24",
+        "improved",
+        "lower",
+    )
+}
+"""Hand-set metric_judgements rows (year before, change, comparison with the ICB): the mart
+decides them in the build; publish only carries them, which these rows show."""
+
+
+def metric_judgements(disclosed: pl.DataFrame) -> pl.DataFrame:
+    """The judgement mart as the build writes it: one row per disclosed row, JUDGED's
+    values where given, else nothing to compare with."""
+    keys = disclosed.select(
+        "metric_id", "period_grain", pl.col("period_start").cast(pl.Utf8), "geography_type",
+        "geography_code", "breakdown_type", "breakdown_value",
+    )
+    nothing = (None, "not_comparable", "not_compared")
+    judged = [JUDGED.get(tuple(row), nothing) for row in keys.rows()]
+    return disclosed.select(
+        "metric_id", "period_grain", "period_start", "geography_type", "geography_code",
+        "breakdown_type", "breakdown_value",
+    ).with_columns(
+        pl.Series("year_before_period_label", [j[0] for j in judged], dtype=pl.Utf8),
+        pl.Series("change_from_year_before", [j[1] for j in judged]),
+        pl.Series("comparison_to_icb", [j[2] for j in judged]),
+    )
+
+
+def inequality_judgements() -> pl.DataFrame:
+    """The gap_rows' judgement as the mart states it (hand-set: publish carries it)."""
+    return pl.DataFrame(
+        [
+            {
+                "metric_id": "ae_attendance_rate",
+                "period_grain": "financial_year",
+                "period_label": "2024/25",
+                "geography_type": "all",
+                "geography_code": "all",
+                "gap_direction": "deprived_worse",
+                "relative_gap": 0.5,
+            }
+        ]
+    )
+
+
 def build_warehouse(
     path: Path,
     metric_values: list[dict[str, object]] | None = None,
@@ -377,6 +425,8 @@ def build_warehouse(
         for name, table in [
             ("metric_values", values),
             ("disclosed_metric_values", disclosed),
+            ("metric_judgements", metric_judgements(disclosed)),
+            ("inequality_judgements", inequality_judgements()),
             ("inequality_gaps", gaps),
             ("disclosed_inequality_gaps", protect_inequality_gaps(gaps, disclosed)),
             ("metric_spc", spc),
@@ -499,8 +549,21 @@ def test_csv_column_layout(published: Path) -> None:
         "period_end", "geography_type", "geography_code", "geography_name", "breakdown_type",
         "breakdown_value", "value", "lower_95", "upper_95", "lower_998", "upper_998",
         "numerator", "denominator", "unweighted_count", "method", "comparison_to_parent",
+        "year_before_period_label", "change_from_year_before", "comparison_to_icb",
         "not_calculated_reason", "is_suppressed",
     ]
+
+
+def test_published_files_carry_the_judgement_marts_columns(published: Path) -> None:
+    """Each comparison a published file shows is the judgement mart's column, joined row by
+    row: publish decides none."""
+    rows = csv_rows(published / "metric_values.csv")
+    assert [rows[ae("A2")][c] for c in JUDGEMENT_COLUMNS] == ["2023/24", "improved", "lower"]
+    nothing = [None, "not_comparable", "not_compared"]
+    assert [rows[ae("N1")][c] for c in JUDGEMENT_COLUMNS] == nothing
+    gaps = pl.read_csv(published / "inequality_gaps.csv", infer_schema=False).row(0, named=True)
+    assert gaps["gap_direction"] == "deprived_worse"
+    assert list(gaps)[-3:] == ["gap_direction", "is_suppressed", "suppressed_columns"]
 
 
 def test_means_surveys_and_money(published: Path) -> None:

@@ -277,3 +277,40 @@ def test_settings_of_the_build(tiny_warehouse: Path) -> None:
     info = read(tiny_warehouse, "select value from raw.build_info where key = 'vars'")
     (vars_json,) = info.row(0)
     assert settings_from_build_vars(vars_json) == (7, 5)
+
+
+def test_published_judgements_are_the_marts(published: Path, tiny_warehouse: Path) -> None:
+    """metric_values and inequality_gaps carry metric_judgements' and inequality_judgements'
+    columns row for row, and the data dictionary describes them from the marts' docs."""
+    judged = ("year_before_period_label", "change_from_year_before", "comparison_to_icb")
+    values = pl.read_parquet(published / "metric_values.parquet")
+    marts = read(tiny_warehouse, f"select {', '.join((*KEYS, *judged))} from metric_judgements")
+    joined = values.select(*KEYS, *judged).join(marts, on=KEYS, suffix="_mart", nulls_equal=True)
+    assert joined.height == values.height == marts.height
+    for column in judged:
+        assert joined[column].equals(joined[f"{column}_mart"], check_names=False), column
+    assert {"improved", "worsened"} & set(values["change_from_year_before"].to_list())
+
+    gaps = pl.read_parquet(published / "inequality_gaps.parquet")
+    gap_key = ["metric_id", "period_grain", "period_label", "geography_type", "geography_code"]
+    directions = read(tiny_warehouse, "select * from inequality_judgements").select(
+        *gap_key, "gap_direction"
+    )
+    both = gaps.select(*gap_key, "gap_direction").join(
+        directions, on=gap_key, suffix="_mart", nulls_equal=True
+    )
+    assert both.height == gaps.height == directions.height
+    assert both["gap_direction"].equals(both["gap_direction_mart"], check_names=False)
+
+    dictionary = pl.read_csv(published / "data_dictionary.csv")
+    described = {
+        (row["file"].split(".")[0], row["column"]): row["description"] or ""
+        for row in dictionary.iter_rows(named=True)
+    }
+    for table, column in [
+        *(("metric_values", c) for c in judged),
+        ("inequality_gaps", "gap_direction"),
+    ]:
+        assert described[(table, column)], (table, column)
+    change = described[("metric_values", "change_from_year_before")]
+    assert "Macro change_from_year_before" in change
