@@ -219,6 +219,16 @@ def nhs_numbers_in(values: pl.Series) -> pl.Series:
     return flags.to_series()
 
 
+def nhs_numbers_in_amounts(values: pl.Series) -> pl.Series:
+    """`nhs_numbers_in` for a column of amounts (a decimal Field of an aggregate file, such
+    as `spend.amount_gbp`): a
+    value written as one plain number (`9434765919`, £9.4 billion of spend at ICB level) is
+    a quantity, whatever its digits; the same digits spaced or with text around them are
+    not an amount and are still found."""
+    plain = values.cast(pl.String).str.contains(_DECIMAL).fill_null(False)
+    return nhs_numbers_in(values) & ~plain
+
+
 def is_full_postcode(text: pl.Expr) -> pl.Expr:
     """Holds a full UK postcode (outward and inward code) anywhere, in any letter case and
     spacing (`TS18 1AB`, `ts181ab`, `lives at TS18 1AB`)."""
@@ -1077,7 +1087,14 @@ def dataset_schema(
         rules[(row_rule.column, row_rule.message)] = Rule(row_rule.rule_id, row_rule.message, shown)
     for column in (*spec.columns, *(c for c in header if c not in spec.columns)):
         checks.setdefault(column, [])
-        checks[column].append(_identifier_check(nhs_numbers_in, NHS_NUMBER_RULE))
+        # an amount of an aggregate file; in a patient-level file, ten digits are refused
+        is_amount = (
+            not spec.patient_level
+            and column in spec.fields
+            and spec.fields[column].dtype == pl.Float64()
+        )
+        found = nhs_numbers_in_amounts if is_amount else nhs_numbers_in
+        checks[column].append(_identifier_check(found, NHS_NUMBER_RULE))
         rules[(column, NHS_NUMBER_RULE.message)] = NHS_NUMBER_RULE
         if spec.patient_level:
             checks[column].append(_identifier_check(postcodes_in, POSTCODE_RULE))

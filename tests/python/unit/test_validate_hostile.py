@@ -1,0 +1,62 @@
+"""Issue 14, second round: inputs a careless or hostile user might give, not in the issue's
+list but in its spirit (docs/safety.md, "Tried in the second round")."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from test_validate_files import catalogue, counts, inputs, write
+
+from metrics_cli.validate import ValidationReport, validate_directory
+
+TODAY = date(2025, 6, 15)
+
+
+def validate(tmp_path: Path, data: Path) -> ValidationReport:
+    return validate_directory(data, tmp_path / "out", catalogue=catalogue(tmp_path), today=TODAY)
+
+
+def spend(amount: str, category: str = "acute") -> dict[str, str | None]:
+    return {
+        "financial_year": "2024/25",
+        "org_type": "icb",
+        "org_code": "QHM",
+        "spend_category": category,
+        "amount_gbp": amount,
+    }
+
+
+def test_a_ten_digit_whole_amount_of_pounds_is_an_amount_not_an_nhs_number(
+    tmp_path: Path,
+) -> None:
+    """£9,434,765,919 of ICB spend: its ten digits pass the NHS number check digit."""
+    data = inputs(tmp_path)
+    write(data, "spend", [spend("9434765919"), spend("943 476 5919", "community")])
+
+    report = validate(tmp_path, data)
+
+    # the plain number loads; the spaced one is no amount and is still an identifier
+    assert report.file_errors == [
+        "spend.csv: direct identifiers found: NHS numbers in column amount_gbp (1 rows); "
+        "the whole file is refused"
+    ]
+    write(data, "spend", [spend("9434765919")])
+    report = validate(tmp_path, data)
+    assert report.file_errors == []
+    assert counts(report, "spend") == (1, 1, 0, False)
+    loaded = pl.read_parquet(tmp_path / "out" / "spend.parquet")
+    assert loaded.get_column("amount_gbp").to_list() == [9434765919.0]
+
+
+def test_ten_digits_in_a_count_of_patients_are_still_refused(tmp_path: Path) -> None:
+    data = inputs(tmp_path)
+    rows = [{"extract_date": "2024-04-01", "practice_code": "A81001", "lsoa_code": "E01012345",
+             "sex": "F", "age_band": "0-4", "patients": "9434765919"}]  # fmt: skip
+    write(data, "registered_population", rows)
+
+    report = validate(tmp_path, data)
+
+    assert report.datasets["registered_population"].refused
+    assert "9434765919" not in (tmp_path / "out" / "problems.csv").read_text()
