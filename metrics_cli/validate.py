@@ -792,6 +792,13 @@ def _named_like_a_dataset(path: Path) -> tuple[str, str | None] | None:
     return None
 
 
+def _shown_name(name: str) -> str:
+    """A file name as it may be reported: one holding an NHS number or a full postcode
+    (`notes 943 476 5919.csv`) is withheld, as a value would be."""
+    held = nhs_numbers_in(pl.Series([name])) | postcodes_in(pl.Series([name]))
+    return f"a file named {WITHHELD}" if held[0] else name
+
+
 def _input_files(data_dir: Path, sink: _Sink) -> tuple[dict[str, list[Path]], dict[str, str]]:
     """The dataset files of `data_dir`, and the datasets refused for a file named like them
     that cannot be read (upper-case extension, compressed, a directory, a pipe)."""
@@ -801,7 +808,8 @@ def _input_files(data_dir: Path, sink: _Sink) -> tuple[dict[str, list[Path]], di
         named = _named_like_a_dataset(path)
         if named is None:
             if path.suffix in (".csv", ".parquet"):
-                sink.warnings.append(f"{path.name}: not an input dataset name; ignored")
+                shown = _shown_name(path.name)
+                sink.warnings.append(f"{shown}: not an input dataset name; ignored")
             continue
         dataset, problem = named
         if problem is None:

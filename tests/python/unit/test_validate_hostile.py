@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 from test_validate_files import catalogue, counts, inputs, write
 
-from metrics_cli.validate import ValidationReport, validate_directory
+from metrics_cli.validate import ValidationReport, format_report, validate_directory
 
 TODAY = date(2025, 6, 15)
 
@@ -60,3 +60,20 @@ def test_ten_digits_in_a_count_of_patients_are_still_refused(tmp_path: Path) -> 
 
     assert report.datasets["registered_population"].refused
     assert "9434765919" not in (tmp_path / "out" / "problems.csv").read_text()
+
+
+def test_an_nhs_number_in_the_name_of_an_ignored_file_is_not_repeated(tmp_path: Path) -> None:
+    data = inputs(tmp_path)
+    (data / "notes 943 476 5919.csv").write_text("a\n1\n")
+    (data / "visit TS18 1AB.parquet").write_bytes(b"")
+    (data / "notes 2024.csv").write_text("a\n1\n")
+
+    report = validate(tmp_path, data)
+
+    assert report.warnings[:3] == [
+        "notes 2024.csv: not an input dataset name; ignored",
+        "a file named [withheld: direct identifier]: not an input dataset name; ignored",
+        "a file named [withheld: direct identifier]: not an input dataset name; ignored",
+    ]
+    assert "5919" not in format_report(report)
+    assert "TS18" not in format_report(report)
