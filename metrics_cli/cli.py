@@ -52,6 +52,10 @@ def check_paths(args: argparse.Namespace) -> None:
             check_writable_path(path, f"--{option}", directory=directory)
     given = (getattr(args, name, None) for name in ("data", "data_dir", "file"))
     inputs = [p for p in given if isinstance(p, Path)]
+    if "warehouse" in args and args.command != "build":
+        # what report, publish, submit and docs read: an output never holds it
+        chosen: Path | None = args.warehouse
+        inputs.append(chosen if chosen is not None else load_settings().warehouse)
     out: Path | None = getattr(args, "out", None)
     if out is not None and inputs:
         check_not_input(out, inputs, "--out")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from metrics_cli.cli import main
@@ -128,3 +129,19 @@ def test_out_is_never_the_root_or_home_directory(
     assert one_sentence(capsys) == (
         f"nbhd: --out {where} is the {kind} directory; give a directory of its own, such as out/\n"
     )
+
+
+@pytest.mark.parametrize("command", ["publish", "report", "docs"])
+def test_out_never_holds_the_warehouse_a_command_reads(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    scope = ["--all"] if command == "report" else []
+    arguments = [command, "--warehouse", str(warehouse), "--out", str(tmp_path), *scope]
+
+    assert main(arguments) == 2
+    assert one_sentence(capsys) == (
+        f"nbhd: --out {tmp_path} holds the input {warehouse}; choose a path outside it\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
