@@ -35,6 +35,9 @@ def generate_docs(warehouse: Path, out: Path) -> DocsOutcome:
     """Run `dbt docs generate` against a copy of `warehouse` (the original is only read)."""
     if not warehouse.is_file():
         raise UsageError(f"no warehouse at {warehouse}; run `nbhd build` first")
+    # dbt runs in the project directory: a relative --out would be written there, and then
+    # not found here
+    out = out.absolute()
     out.mkdir(parents=True, exist_ok=True)
     work = out / ".work"
     work.mkdir(exist_ok=True)
