@@ -937,6 +937,8 @@ def _validate_into(
             unchecked_practices |= unchecked
             counts = _validate_file(spec, path, context, out_dir, chunk_rows, sink)
             datasets[name] = counts
+            if counts.rows_read == 0 and not counts.refused:
+                _no_rows(spec.name, spec.required, path.name, sink)
             _record_counts(counts, sink)
             if name == "organisations" and counts.loaded_path is not None:
                 practices, pcns = _organisation_codes(counts)
@@ -959,6 +961,19 @@ def _validate_into(
         file_errors=sink.file_errors,
         warnings=sink.warnings,
     )
+
+
+def _no_rows(dataset: str, required: bool, file_name: str, sink: _Sink) -> None:
+    """A file with a header and no rows (an export that went wrong): a required dataset
+    cannot be built from, an optional one gives no metrics."""
+    if required:
+        message = f"required dataset {dataset} has a header but no rows"
+        sink.file_error(dataset, file_name, "no_rows", message)
+    else:
+        sink.warnings.append(
+            f"{file_name}: it has a header but no rows: metrics that need {dataset} are not "
+            "produced"
+        )
 
 
 # ---------------------------------------------------------------- the terminal report

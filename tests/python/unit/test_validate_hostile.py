@@ -77,3 +77,22 @@ def test_an_nhs_number_in_the_name_of_an_ignored_file_is_not_repeated(tmp_path: 
     ]
     assert "5919" not in format_report(report)
     assert "TS18" not in format_report(report)
+
+
+def test_a_required_dataset_with_a_header_and_no_rows_stops_the_build(tmp_path: Path) -> None:
+    data = inputs(tmp_path)
+    (data / "registered_population.csv").write_text(
+        "extract_date,practice_code,lsoa_code,sex,age_band,patients\n"
+    )
+    (data / "spend.csv").write_text("financial_year,org_type,org_code,spend_category,amount_gbp\n")
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == [
+        "registered_population.csv: required dataset registered_population has a header but "
+        "no rows"
+    ]
+    assert report.has_file_errors
+    assert report.warnings == [
+        "spend.csv: it has a header but no rows: metrics that need spend are not produced"
+    ]
