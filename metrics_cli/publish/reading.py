@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from metrics_cli.disclosure import (
+    CELL_KEY,
     settings_from_build_vars,
 )
 from metrics_cli.errors import DataError
@@ -25,15 +26,7 @@ metric_values, metric_spc or inequality_gaps (which hold exact figures)."""
 JUDGEMENTS = {
     "metric_values": (
         "metric_judgements",
-        (
-            "metric_id",
-            "period_grain",
-            "period_start",
-            "geography_type",
-            "geography_code",
-            "breakdown_type",
-            "breakdown_value",
-        ),
+        CELL_KEY,
         ("year_before_period_label", "change_from_year_before", "comparison_to_icb"),
     ),
     "inequality_gaps": (

@@ -1,22 +1,19 @@
-with source as (
-
-    select * from {{ source('raw', 'organisations') }}
-
-)
-
-select
-    cast(practice_code as {{ dbt.type_string() }}) as practice_code,
-    cast(practice_name as {{ dbt.type_string() }}) as practice_name,
-    cast(pcn_code as {{ dbt.type_string() }}) as pcn_code,
-    cast(pcn_name as {{ dbt.type_string() }}) as pcn_name,
-    cast(neighbourhood_code as {{ dbt.type_string() }}) as neighbourhood_code,
-    cast(neighbourhood_name as {{ dbt.type_string() }}) as neighbourhood_name,
-    cast(place_code as {{ dbt.type_string() }}) as place_code,
-    cast(place_name as {{ dbt.type_string() }}) as place_name,
-    cast(icb_code as {{ dbt.type_string() }}) as icb_code,
-    cast(icb_name as {{ dbt.type_string() }}) as icb_name,
-    cast(provider_code as {{ dbt.type_string() }}) as provider_code,
-    cast(provider_name as {{ dbt.type_string() }}) as provider_name,
-    cast(valid_from as date) as valid_from,
-    cast(valid_to as date) as valid_to
-from source
+{{ staged(
+    'organisations',
+    {
+        'practice_code': 'string',
+        'practice_name': 'string',
+        'pcn_code': 'string',
+        'pcn_name': 'string',
+        'neighbourhood_code': 'string',
+        'neighbourhood_name': 'string',
+        'place_code': 'string',
+        'place_name': 'string',
+        'icb_code': 'string',
+        'icb_name': 'string',
+        'provider_code': 'string',
+        'provider_name': 'string',
+        'valid_from': 'date',
+        'valid_to': 'date'
+    }
+) }}
