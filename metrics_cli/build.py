@@ -41,6 +41,7 @@ from metrics_cli.files import (
     Signalled,
     check_not_input,
     check_replaceable,
+    check_warehouse_to_replace,
     check_writable_path,
     file_lock,
     is_disk_full,
@@ -149,6 +150,8 @@ def check_arguments(data_dir: Path, warehouse: Path) -> Path:
         raise UsageError(
             f"--warehouse {warehouse} is not a DuckDB warehouse, and a build would replace it"
         )
+    if warehouse.exists():
+        check_warehouse_to_replace(warehouse)
     resolved = warehouse.expanduser().resolve()
     check_not_input(resolved, [data_dir], "--warehouse")
     for kept, what in (

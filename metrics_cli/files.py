@@ -341,6 +341,31 @@ def is_duckdb_file(path: Path) -> bool:
         return False
 
 
+def check_warehouse_to_replace(warehouse: Path) -> None:
+    """An existing `--warehouse` a build would replace must be one `nbhd build` wrote (its
+    schema `raw` holds the build record): never another tool's DuckDB database."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            found = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'raw' and table_name in "
+                "('build_info', 'input_files', 'validation_results')"
+            ).fetchone()
+    except duckdb.Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+        raise UsageError(
+            f"--warehouse {warehouse} could not be opened to check that nbhd built it "
+            f"({reason}); a build would replace it"
+        ) from None
+    if not found or not found[0]:
+        raise UsageError(
+            f"--warehouse {warehouse} is a DuckDB database nbhd did not build, and a build "
+            "would replace it; choose another path"
+        )
+
+
 def check_warehouse_to_read(warehouse: Path, option: str = "--warehouse") -> None:
     """A warehouse a command reads must be an existing DuckDB file: one sentence if not."""
     if warehouse.is_dir():

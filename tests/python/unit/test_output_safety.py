@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from metrics_cli.build import check_arguments
 from metrics_cli.cli import main
 from metrics_cli.files import file_lock, output_lock_file
 
@@ -145,3 +146,33 @@ def test_out_never_holds_the_warehouse_a_command_reads(
         f"nbhd: --out {tmp_path} holds the input {warehouse}; choose a path outside it\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
+
+
+def test_a_build_never_replaces_another_tools_duckdb_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    theirs = tmp_path / "analysis.duckdb"
+    with duckdb.connect(str(theirs)) as con:
+        con.execute("create table notes as select 42 as answer")
+    data = tmp_path / "data"
+    data.mkdir()
+
+    assert main(["build", "--data", str(data), "--warehouse", str(theirs)]) == 2
+    assert one_sentence(capsys) == (
+        f"nbhd: --warehouse {theirs} is a DuckDB database nbhd did not build, and a build "
+        "would replace it; choose another path\n"
+    )
+    with duckdb.connect(str(theirs), read_only=True) as con:
+        assert con.execute("select answer from notes").fetchall() == [(42,)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.duckdb", "data"]
+
+
+def test_a_build_replaces_a_warehouse_nbhd_built(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    ours = tmp_path / "wh" / "w.duckdb"
+    ours.parent.mkdir()
+    with duckdb.connect(str(ours)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.build_info (key varchar, value varchar)")
+    assert check_arguments(data, ours) == ours.resolve()
