@@ -191,9 +191,15 @@ def import_published(
     check_not_input(out, [file], "--out")
     check_replaceable(out, WRITTEN_BY, "--out")
     recorded = _recorded(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     told = notes if notes is not None else []
-    written = _import(kind, file, out, valid_from, financial_year, told)
+    try:
+        written = _import(kind, file, out, valid_from, financial_year, told)
+    except BaseException:
+        if created:  # a failed first import leaves no directory behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     for path in written:
         before = recorded.get(path.name)
         if before is not None and (before["kind"], before["source"]) != (kind, file.name):

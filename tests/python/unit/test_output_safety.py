@@ -176,3 +176,15 @@ def test_a_build_replaces_a_warehouse_nbhd_built(tmp_path: Path) -> None:
         con.execute("create schema raw")
         con.execute("create table raw.build_info (key varchar, value varchar)")
     assert check_arguments(data, ours) == ours.resolve()
+
+
+def test_a_failed_first_import_leaves_no_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.touch()
+    out = tmp_path / "data"
+
+    assert main(["import", "epcn", str(empty), "--out", str(out)]) == 2
+    assert one_sentence(capsys) == "nbhd: empty.csv could not be read as CSV: empty CSV\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.csv"]
