@@ -108,3 +108,11 @@
         else abs({{ sii }}) / abs({{ overall_value }})
     end
 {%- endmacro %}
+
+{#- `left.c = right.c and ...` for each of `columns`: the join of two relations on the same
+    values (a series, a cell), stated once instead of column by column. -#}
+{% macro same_values(left, right, columns) -%}
+{%- for column in columns -%}
+{{ ' and ' if not loop.first }}{{ left }}.{{ column }} = {{ right }}.{{ column }}
+{%- endfor -%}
+{%- endmacro %}

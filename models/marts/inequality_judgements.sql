@@ -59,11 +59,10 @@ judged as (
     left join catalogue
         on catalogue.metric_id = gaps.metric_id
     left join overall
-        on overall.metric_id = gaps.metric_id
-        and overall.period_grain = gaps.period_grain
-        and overall.period_label = gaps.period_label
-        and overall.geography_type = gaps.geography_type
-        and overall.geography_code = gaps.geography_code
+        on {{ same_values('overall', 'gaps', [
+            'metric_id', 'period_grain', 'period_label', 'geography_type',
+            'geography_code'
+        ]) }}
 
 )
 

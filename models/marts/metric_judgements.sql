@@ -62,12 +62,10 @@ ranked_before as (
         ) as recency
     from figures
     inner join figures as earlier
-        on earlier.metric_id = figures.metric_id
-        and earlier.period_grain = figures.period_grain
-        and earlier.geography_type = figures.geography_type
-        and earlier.geography_code = figures.geography_code
-        and earlier.breakdown_type = figures.breakdown_type
-        and earlier.breakdown_value = figures.breakdown_value
+        on {{ same_values('earlier', 'figures', [
+            'metric_id', 'period_grain', 'geography_type', 'geography_code',
+            'breakdown_type', 'breakdown_value'
+        ]) }}
         and earlier.period_start <= {{ dbt.dateadd('month', -12, 'figures.period_start') }}
 
 ),
@@ -155,29 +153,20 @@ from figures
 left join catalogue
     on catalogue.metric_id = figures.metric_id
 left join year_before
-    on year_before.metric_id = figures.metric_id
-    and year_before.period_grain = figures.period_grain
-    and year_before.period_start = figures.period_start
-    and year_before.geography_type = figures.geography_type
-    and year_before.geography_code = figures.geography_code
-    and year_before.breakdown_type = figures.breakdown_type
-    and year_before.breakdown_value = figures.breakdown_value
+    on {{ same_values('year_before', 'figures', [
+        'metric_id', 'period_grain', 'period_start', 'geography_type', 'geography_code',
+        'breakdown_type', 'breakdown_value'
+    ]) }}
 left join spc
     on figures.period_grain = 'month'
-    and spc.metric_id = figures.metric_id
-    and spc.geography_type = figures.geography_type
-    and spc.geography_code = figures.geography_code
-    and spc.breakdown_type = figures.breakdown_type
-    and spc.breakdown_value = figures.breakdown_value
-    and spc.period_start = figures.period_start
+    and {{ same_values('spc', 'figures', [
+        'metric_id', 'geography_type', 'geography_code', 'breakdown_type',
+        'breakdown_value', 'period_start'
+    ]) }}
 left join icb_of
-    on icb_of.period_end = figures.period_end
-    and icb_of.geography_type = figures.geography_type
-    and icb_of.geography_code = figures.geography_code
+    on {{ same_values('icb_of', 'figures', ['period_end', 'geography_type', 'geography_code']) }}
 left join figures as icb_figures
-    on icb_figures.metric_id = figures.metric_id
-    and icb_figures.period_grain = figures.period_grain
-    and icb_figures.period_start = figures.period_start
+    on {{ same_values('icb_figures', 'figures', ['metric_id', 'period_grain', 'period_start']) }}
     and icb_figures.geography_type = 'icb'
     and icb_figures.geography_code = icb_of.icb_code
     and icb_figures.breakdown_type = figures.breakdown_type

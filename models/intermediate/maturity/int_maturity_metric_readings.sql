@@ -68,10 +68,9 @@ metric_rows as (
     from {{ ref('disclosed_metric_values') }} as metric_values
     inner join series_keys
         on series_keys.series_source = 'metric_values'
-        and series_keys.metric_id = metric_values.metric_id
-        and series_keys.period_grain = metric_values.period_grain
-        and series_keys.breakdown_type = metric_values.breakdown_type
-        and series_keys.breakdown_value = metric_values.breakdown_value
+        and {{ same_values('series_keys', 'metric_values', [
+            'metric_id', 'period_grain', 'breakdown_type', 'breakdown_value'
+        ]) }}
     where metric_values.geography_type in ('neighbourhood', 'place', 'icb')
 
 ),
@@ -115,9 +114,7 @@ gap_rows as (
         gap_periods.period_end
     from {{ ref('disclosed_inequality_gaps') }} as gaps
     inner join gap_periods
-        on gap_periods.metric_id = gaps.metric_id
-        and gap_periods.period_grain = gaps.period_grain
-        and gap_periods.period_label = gaps.period_label
+        on {{ same_values('gap_periods', 'gaps', ['metric_id', 'period_grain', 'period_label']) }}
     where gaps.geography_type in ('neighbourhood', 'place', 'icb')
 
 ),
@@ -177,13 +174,10 @@ ranked_latest as (
         ) as recency
     from criterion_scope
     inner join series
-        on series.series_source = criterion_scope.series_source
-        and series.metric_id = criterion_scope.metric_id
-        and series.period_grain = criterion_scope.period_grain
-        and series.breakdown_type = criterion_scope.breakdown_type
-        and series.breakdown_value = criterion_scope.breakdown_value
-        and series.geography_type = criterion_scope.geography_type
-        and series.geography_code = criterion_scope.geography_code
+        on {{ same_values('series', 'criterion_scope', [
+            'series_source', 'metric_id', 'period_grain', 'breakdown_type',
+            'breakdown_value', 'geography_type', 'geography_code'
+        ]) }}
         and series.period_end <= criterion_scope.assessment_end
 
 ),
@@ -213,17 +207,14 @@ ranked_prior as (
         ) as recency
     from criterion_scope
     inner join latest
-        on latest.neighbourhood_code = criterion_scope.neighbourhood_code
-        and latest.assessment_period = criterion_scope.assessment_period
-        and latest.criterion_id = criterion_scope.criterion_id
+        on {{ same_values('latest', 'criterion_scope', [
+            'neighbourhood_code', 'assessment_period', 'criterion_id'
+        ]) }}
     inner join series
-        on series.series_source = criterion_scope.series_source
-        and series.metric_id = criterion_scope.metric_id
-        and series.period_grain = criterion_scope.period_grain
-        and series.breakdown_type = criterion_scope.breakdown_type
-        and series.breakdown_value = criterion_scope.breakdown_value
-        and series.geography_type = criterion_scope.geography_type
-        and series.geography_code = criterion_scope.geography_code
+        on {{ same_values('series', 'criterion_scope', [
+            'series_source', 'metric_id', 'period_grain', 'breakdown_type',
+            'breakdown_value', 'geography_type', 'geography_code'
+        ]) }}
         and series.period_start <= {{ dbt.dateadd('month', -12, 'latest.period_start') }}
     where criterion_scope.rule in ('improving', 'gap_narrowing')
 
@@ -244,14 +235,13 @@ icb_rows as (
         metric_rows.value
     from criterion_scope
     inner join latest
-        on latest.neighbourhood_code = criterion_scope.neighbourhood_code
-        and latest.assessment_period = criterion_scope.assessment_period
-        and latest.criterion_id = criterion_scope.criterion_id
+        on {{ same_values('latest', 'criterion_scope', [
+            'neighbourhood_code', 'assessment_period', 'criterion_id'
+        ]) }}
     inner join metric_rows
-        on metric_rows.metric_id = criterion_scope.metric_id
-        and metric_rows.period_grain = criterion_scope.period_grain
-        and metric_rows.breakdown_type = criterion_scope.breakdown_type
-        and metric_rows.breakdown_value = criterion_scope.breakdown_value
+        on {{ same_values('metric_rows', 'criterion_scope', [
+            'metric_id', 'period_grain', 'breakdown_type', 'breakdown_value'
+        ]) }}
         and metric_rows.period_start = latest.period_start
         and metric_rows.geography_type = 'icb'
         and metric_rows.geography_code = criterion_scope.icb_code
@@ -268,15 +258,14 @@ spc_points as (
         spc.point_type
     from criterion_scope
     inner join latest
-        on latest.neighbourhood_code = criterion_scope.neighbourhood_code
-        and latest.assessment_period = criterion_scope.assessment_period
-        and latest.criterion_id = criterion_scope.criterion_id
+        on {{ same_values('latest', 'criterion_scope', [
+            'neighbourhood_code', 'assessment_period', 'criterion_id'
+        ]) }}
     inner join {{ ref('disclosed_metric_spc') }} as spc
-        on spc.metric_id = criterion_scope.metric_id
-        and spc.geography_type = criterion_scope.geography_type
-        and spc.geography_code = criterion_scope.geography_code
-        and spc.breakdown_type = criterion_scope.breakdown_type
-        and spc.breakdown_value = criterion_scope.breakdown_value
+        on {{ same_values('spc', 'criterion_scope', [
+            'metric_id', 'geography_type', 'geography_code', 'breakdown_type',
+            'breakdown_value'
+        ]) }}
         and spc.period_start = latest.period_start
     where criterion_scope.rule = 'improving'
         and criterion_scope.period_grain = 'month'
@@ -313,27 +302,26 @@ from criterion_scope
 left join catalogue
     on catalogue.metric_id = criterion_scope.metric_id
 left join latest
-    on latest.neighbourhood_code = criterion_scope.neighbourhood_code
-    and latest.assessment_period = criterion_scope.assessment_period
-    and latest.criterion_id = criterion_scope.criterion_id
+    on {{ same_values('latest', 'criterion_scope', [
+        'neighbourhood_code', 'assessment_period', 'criterion_id'
+    ]) }}
 left join prior_readings
-    on prior_readings.neighbourhood_code = criterion_scope.neighbourhood_code
-    and prior_readings.assessment_period = criterion_scope.assessment_period
-    and prior_readings.criterion_id = criterion_scope.criterion_id
+    on {{ same_values('prior_readings', 'criterion_scope', [
+        'neighbourhood_code', 'assessment_period', 'criterion_id'
+    ]) }}
 left join icb_rows
-    on icb_rows.neighbourhood_code = criterion_scope.neighbourhood_code
-    and icb_rows.assessment_period = criterion_scope.assessment_period
-    and icb_rows.criterion_id = criterion_scope.criterion_id
+    on {{ same_values('icb_rows', 'criterion_scope', [
+        'neighbourhood_code', 'assessment_period', 'criterion_id'
+    ]) }}
 left join spc_points
-    on spc_points.neighbourhood_code = criterion_scope.neighbourhood_code
-    and spc_points.assessment_period = criterion_scope.assessment_period
-    and spc_points.criterion_id = criterion_scope.criterion_id
+    on {{ same_values('spc_points', 'criterion_scope', [
+        'neighbourhood_code', 'assessment_period', 'criterion_id'
+    ]) }}
 left join {{ ref('metric_judgements') }} as judgements
     on criterion_scope.series_source = 'metric_values'
     and judgements.metric_id = criterion_scope.metric_id
     and judgements.period_grain = criterion_scope.period_grain
     and judgements.period_start = latest.period_start
-    and judgements.geography_type = criterion_scope.geography_type
-    and judgements.geography_code = criterion_scope.geography_code
-    and judgements.breakdown_type = criterion_scope.breakdown_type
-    and judgements.breakdown_value = criterion_scope.breakdown_value
+    and {{ same_values('judgements', 'criterion_scope', [
+        'geography_type', 'geography_code', 'breakdown_type', 'breakdown_value'
+    ]) }}
