@@ -134,6 +134,14 @@ def _svg(width: float, height: float, title: str, desc: str, body: Sequence[str]
     )
 
 
+def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, width: str) -> str:
+    """A straight SVG line; `width` as written (e.g. "0.6")."""
+    return (
+        f'<line x1="{_fmt(x1)}" y1="{_fmt(y1)}" x2="{_fmt(x2)}" y2="{_fmt(y2)}" '
+        f'stroke="{stroke}" stroke-width="{width}"/>'
+    )
+
+
 def _polyline(
     points: Sequence[tuple[float, float]], stroke: str, width: float, dash: str | None = None
 ) -> str:
@@ -270,10 +278,7 @@ def spc_chart(
     ]
     for tick in ticks:
         ty = y(tick)
-        body.append(
-            f'<line x1="{_fmt(left)}" y1="{_fmt(ty)}" x2="{_fmt(width - right)}" '
-            f'y2="{_fmt(ty)}" stroke="{PALE_GREY}" stroke-width="0.6"/>'
-        )
+        body.append(_line(left, ty, width - right, ty, PALE_GREY, "0.6"))
         body.append(_text(left - 4, ty + 3, format_number(tick, _tick_decimals(ticks)), 8, "end"))
     label_every = max(1, math.ceil(n / 6))
     for i in range(0, n, label_every):
@@ -438,10 +443,7 @@ def bar_chart(
     body: list[str] = []
     for tick in ticks:
         ty = y(tick)
-        body.append(
-            f'<line x1="{_fmt(left)}" y1="{_fmt(ty)}" x2="{_fmt(width - right)}" '
-            f'y2="{_fmt(ty)}" stroke="{PALE_GREY}" stroke-width="0.6"/>'
-        )
+        body.append(_line(left, ty, width - right, ty, PALE_GREY, "0.6"))
         body.append(_text(left - 4, ty + 3, format_number(tick, _tick_decimals(ticks)), 8, "end"))
     described: list[str] = []
     for i, bar in enumerate(bars):
@@ -461,15 +463,9 @@ def bar_chart(
         text = f"{bar.label}: {format_number(bar.value, decimals)}{suffix}"
         if bar.lower is not None and bar.upper is not None:
             low, high = y(bar.lower), y(bar.upper)
-            body.append(
-                f'<line x1="{_fmt(centre)}" y1="{_fmt(low)}" x2="{_fmt(centre)}" '
-                f'y2="{_fmt(high)}" stroke="#000000" stroke-width="1.2"/>'
-            )
+            body.append(_line(centre, low, centre, high, "#000000", "1.2"))
             for cap in (low, high):
-                body.append(
-                    f'<line x1="{_fmt(centre - 4)}" y1="{_fmt(cap)}" x2="{_fmt(centre + 4)}" '
-                    f'y2="{_fmt(cap)}" stroke="#000000" stroke-width="1.2"/>'
-                )
+                body.append(_line(centre - 4, cap, centre + 4, cap, "#000000", "1.2"))
             text += (
                 f" (95% CI {format_number(bar.lower, decimals)} to "
                 f"{format_number(bar.upper, decimals)})"
@@ -482,8 +478,7 @@ def bar_chart(
         described.append(f"{reference_label}: {format_number(reference, decimals)}{suffix}")
     body.insert(
         0,
-        f'<line x1="{_fmt(left)}" y1="{_fmt(y(0))}" x2="{_fmt(width - right)}" '
-        f'y2="{_fmt(y(0))}" stroke="{DARK_GREY}" stroke-width="0.8"/>',
+        _line(left, y(0), width - right, y(0), DARK_GREY, "0.8"),
     )
     desc = f"{title}. " + "; ".join(described) + "."
     return _svg(width, height, title, desc, body)
@@ -529,10 +524,7 @@ def caterpillar_chart(
     body: list[str] = []
     for tick in ticks:
         tx = x(tick)
-        body.append(
-            f'<line x1="{_fmt(tx)}" y1="{_fmt(top)}" x2="{_fmt(tx)}" '
-            f'y2="{_fmt(height - bottom)}" stroke="{PALE_GREY}" stroke-width="0.6"/>'
-        )
+        body.append(_line(tx, top, tx, height - bottom, PALE_GREY, "0.6"))
         body.append(
             _text(tx, height - bottom + 12, format_number(tick, _tick_decimals(ticks)), 8, "middle")
         )
@@ -565,10 +557,7 @@ def caterpillar_chart(
             )
         )
         if unit.lower is not None and unit.upper is not None:
-            body.append(
-                f'<line x1="{_fmt(x(unit.lower))}" y1="{_fmt(cy)}" x2="{_fmt(x(unit.upper))}" '
-                f'y2="{_fmt(cy)}" stroke="{colour}" stroke-width="1.2"/>'
-            )
+            body.append(_line(x(unit.lower), cy, x(unit.upper), cy, colour, "1.2"))
         verdict = unit.comparison
         cx = x(unit.value)
         if verdict == "higher":
