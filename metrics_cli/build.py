@@ -15,7 +15,6 @@ warehouse runs at a time (a lock file beside it); a full disk is one sentence.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -44,6 +43,7 @@ from metrics_cli.files import (
     check_warehouse_to_replace,
     check_writable_path,
     file_lock,
+    file_sha256,
     is_disk_full,
     is_duckdb_file,
     is_locked,
@@ -318,14 +318,6 @@ def _duckdb_type(dtype: Any) -> str:
     raise TypeError(f"no DuckDB type for polars dtype {dtype}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_raw(
     new_file: Path,
     validated: Path,
@@ -395,7 +387,7 @@ def _input_files(
                 yield (
                     name,
                     path.name,
-                    _sha256(path),
+                    file_sha256(path),
                     int(counts.get((name, "rows_read"), 0)),
                     int(counts.get((name, "rows_loaded"), 0)),
                     int(counts.get((name, "rows_quarantined"), 0)),

@@ -4,7 +4,6 @@ files written with their checksums."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from metrics_cli.disclosure import (
     CELL_KEY,
     HIDDEN_COLUMNS,
 )
-from metrics_cli.files import write_csv
+from metrics_cli.files import file_sha256, write_csv
 from metrics_cli.marts import (
     MATURITY_LEVELS_COLUMNS,
 )
@@ -185,14 +184,6 @@ def csv_frame(frame: pl.DataFrame, hidden: Mapping[str, pl.Expr]) -> pl.DataFram
             text = pl.when(hidden[name]).then(pl.lit("*")).otherwise(text)
         columns.append(text.alias(name))
     return frame.select(columns)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def described(path: Path, rows: int | None) -> PublishedFile:
