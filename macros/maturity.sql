@@ -2,24 +2,15 @@
     numbers read in evidence sentences (docs/maturity.md). -#}
 
 {% macro maturity_matrix_relation(seed_name) -%}
-    {#- The shipped seed `seed_name`, or `<maturity_matrix_dir>/<seed_name>.csv` when the var
-        names a replacement matrix (validated by metrics_cli.maturity.validate_matrix first). -#}
-    {%- set directory = var('maturity_matrix_dir') -%}
-    {%- if directory -%}
-        {{ return(adapter.dispatch('maturity_matrix_file', 'nbhd')(directory ~ '/' ~ seed_name ~ '.csv')) }}
+    {#- The shipped seed `seed_name`, or the replacement matrix's file of the same name when
+        var maturity_matrix_dir names one: `nbhd build` validates it
+        (metrics_cli.maturity.validate_matrix) and loads it into schema raw as text, so
+        every engine reads it the same way (source maturity_matrix). -#}
+    {%- if var('maturity_matrix_dir') -%}
+        {{ return(source('maturity_matrix', seed_name)) }}
     {%- else -%}
         {{ return(ref(seed_name)) }}
     {%- endif -%}
-{%- endmacro %}
-
-{% macro default__maturity_matrix_file(path) -%}
-    {{ exceptions.raise_compiler_error(
-        "a replacement maturity matrix (var maturity_matrix_dir) is read from CSV files, which "
-        ~ "only the duckdb adapter can do; load the files as seeds on " ~ target.type) }}
-{%- endmacro %}
-
-{% macro duckdb__maturity_matrix_file(path) -%}
-    read_csv('{{ path | replace("'", "''") }}', header = true, all_varchar = true)
 {%- endmacro %}
 
 {% macro maturity_text(column) -%}

@@ -364,8 +364,27 @@ def load_raw(
             "vars": json.dumps(dict(dbt_vars), sort_keys=True, default=str),
         }
         con.executemany("insert into raw.build_info values (?, ?)", list(info.items()))
+        _load_matrix(con, dbt_vars)
     finally:
         con.close()
+
+
+MATRIX_TABLES = ("maturity_domains", "maturity_domain_levels", "maturity_criteria")
+
+
+def _load_matrix(con: duckdb.DuckDBPyConnection, dbt_vars: Mapping[str, Any]) -> None:
+    """A replacement maturity matrix (var maturity_matrix_dir, validated already) into
+    `raw.replacement_<file>`, every column as text, where the int_maturity_* models read it
+    on any engine (source `maturity_matrix`)."""
+    matrix_dir = dbt_vars.get("maturity_matrix_dir")
+    if not matrix_dir:
+        return
+    for name in MATRIX_TABLES:
+        path = Path(str(matrix_dir)) / f"{name}.csv"
+        con.execute(
+            f'create table raw."replacement_{name}" as select * from '
+            f"read_csv('{_sql_path(path)}', header = true, all_varchar = true)"
+        )
 
 
 def _input_files(
