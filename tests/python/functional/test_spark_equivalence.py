@@ -68,12 +68,25 @@ def _float_columns(frame: pl.DataFrame) -> list[str]:
     return [name for name, dtype in frame.schema.items() if dtype.is_float()]
 
 
-def _same_number(a: float | None, b: float | None) -> bool:
+def _same_number(a: float | None, b: float | None, scale: float) -> bool:
+    """Equal to 1e-9 relative to the larger of the two, or to the metric's scale: a value
+    that is a sum cancelling to zero by construction (the ICB's funding gap is its
+    practices' payments minus their own fair shares) is rounding noise the size of the
+    terms, not of the result."""
     if a is None or b is None:
         return a is None and b is None
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
-    return a == b or abs(a - b) <= RELATIVE * max(abs(a), abs(b))
+    return a == b or abs(a - b) <= RELATIVE * max(abs(a), abs(b), scale)
+
+
+def _scales(frame: pl.DataFrame, column: str) -> list[float]:
+    """Each row's scale for `column`: the largest magnitude of its metric's values there
+    (of the whole column in a mart without metric_id)."""
+    group = ["metric_id"] if "metric_id" in frame.columns else []
+    largest = pl.col(column).abs().max().fill_null(0.0).fill_nan(0.0)
+    scale = largest.over(group) if group else largest
+    return [float(value) for value in frame.with_columns(scale.alias("scale"))["scale"]]
 
 
 def differences(duck: pl.DataFrame, spark: pl.DataFrame) -> list[str]:
@@ -97,11 +110,13 @@ def differences(duck: pl.DataFrame, spark: pl.DataFrame) -> list[str]:
     if duck.height != spark.height:
         return [f"{duck.height} rows != {spark.height} rows"]
     if not duck.select(keys).equals(spark.select(keys)):
-        return ["keys, labels or flags differ"]
+        differing = [name for name in keys if not duck[name].equals(spark[name])]
+        return [f"keys, labels or flags differ in {differing}"]
     found = []
     for name in floats:
-        for row, (a, b) in enumerate(zip(duck[name], spark[name], strict=True)):
-            if not _same_number(a, b):
+        pairs = zip(duck[name], spark[name], _scales(duck, name), strict=True)
+        for row, (a, b, scale) in enumerate(pairs):
+            if not _same_number(a, b, scale):
                 found.append(f"{name} row {row}: {a!r} != {b!r}")
     return found
 
@@ -115,6 +130,20 @@ def test_the_comparison_finds_a_difference() -> None:
     assert differences(base, base.with_columns(pl.Series("flag", [True, True])))
     assert differences(base, base.with_columns(pl.Series("key", ["a", "c"])))
     assert differences(base, base.with_columns(pl.Series("value", [1.0, 0.0])))
+    # a value cancelling to zero agrees to 1e-9 of its metric's largest value, no looser
+    gaps = pl.DataFrame(
+        {
+            "metric_id": ["gap", "gap", "rate"],
+            "geography": ["icb", "practice", "icb"],
+            "value": [2e-10, 1000.0, 1e-3],
+        }
+    )
+    near = gaps.with_columns(pl.Series("value", [-1e-10, 1000.0, 1e-3]))
+    assert differences(gaps, near) == []
+    far = gaps.with_columns(pl.Series("value", [2e-6, 1000.0, 1e-3]))
+    assert differences(gaps, far) == ["value row 0: 2e-10 != 2e-06"]
+    rate = gaps.with_columns(pl.Series("value", [2e-10, 1000.0, 1e-3 + 1e-11]))
+    assert differences(gaps, rate) == ["value row 2: 0.001 != 0.00100000001"]
 
 
 def test_spark_is_a_target() -> None:

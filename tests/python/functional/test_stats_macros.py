@@ -405,6 +405,9 @@ def test_wilson_hand_worked(project: StatsProject) -> None:
         columns = ("lower_95", "upper_95", "lower_998", "upper_998")
         for column, value in zip(columns, expected, strict=True):
             assert_close(rows[case_id][column], value, 1e-12, f"{case_id} {column}")
+    # exact at 0% and 100%, on every engine: a 100% value is never judged below a 100% parent
+    assert rows["all_of_ten"]["upper_95"] == 1.0 == rows["all_of_ten"]["upper_998"]
+    assert rows["none_of_ten"]["lower_95"] == 0.0 == rows["none_of_ten"]["lower_998"]
 
 
 COUNTS_HAND = {
