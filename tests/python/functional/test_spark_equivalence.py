@@ -28,6 +28,7 @@ MARTS = (
     "inequality_gaps",
     "maturity_levels",
     "maturity_criteria_results",
+    "maturity_matrix",
     "int_disclosure_decisions",
     "disclosed_metric_values",
     "disclosed_metric_spc",
@@ -54,8 +55,21 @@ def spark_warehouse(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -
         result = build(tiny_data, warehouse, {"maturity_matrix_dir": str(matrix)}, target="spark")
     finally:
         monkeypatch.undo()
+        stop_spark()
     assert result.ok, result.summary()
     return warehouse
+
+
+def stop_spark() -> None:
+    """Stop the session `nbhd build --target spark` left for later builds: the rest of the
+    test run has no use for its JVM."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # the build has already failed, saying what to install
+        return
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
 
 
 def _read(warehouse: Path, table: str) -> pl.DataFrame:
