@@ -21,7 +21,12 @@ from enum import StrEnum
 
 import polars as pl
 
-from metrics_cli.secondary import HEADLINE_COST, LEVEL_COST, secondary_suppression
+from metrics_cli.secondary import COUNT_COLUMNS as COUNT_COLUMNS  # one list, re-exported
+from metrics_cli.secondary import (
+    HEADLINE_COST,
+    LEVEL_COST,
+    secondary_suppression,
+)
 
 DEFAULT_THRESHOLD = 7
 DEFAULT_ROUNDING = 5
@@ -29,7 +34,6 @@ MIN_BASE = 10
 """Continuity means from fewer than 10 patients and PREM results from fewer than 10
 respondents are suppressed (metrics.md); unlike the threshold this is not a var."""
 
-COUNT_COLUMNS = ("numerator", "denominator", "unweighted_count")
 DERIVED_COLUMNS = (
     "value",
     "lower_95",

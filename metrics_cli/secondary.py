@@ -107,6 +107,8 @@ GROUPS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
 1-2, which is quintile 1."""
 PARTITIONS = ("imd_quintile", "sex", "age_band")
 """Breakdown types whose categories partition `all` (with their remainder, if any)."""
+COUNT_COLUMNS = ("numerator", "denominator", "unweighted_count")
+"""The metric_values columns that may count people or events."""
 REMAINDER = "(remainder)"
 """The breakdown value of a partition's unpublished remainder (`with_remainders`)."""
 AGE_75_PLUS = ("cohort", "age_75_plus")
@@ -218,7 +220,7 @@ def with_remainders(rows: pl.DataFrame) -> pl.DataFrame:
     are left out (a cube cannot move them), which protects no less."""
     key = ["metric_id", "period_grain", "period_start", "period_end", "geography_type",
            "geography_code"]
-    counts = [c for c in ("numerator", "denominator", "unweighted_count") if c in rows.columns]
+    counts = COUNT_COLUMNS
     summed = (
         rows.filter(pl.col("breakdown_type").is_in(PARTITIONS))
         .group_by(*key, "breakdown_type")
@@ -262,7 +264,7 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
     keeps the memory of the long table a few numbers per count."""
     fam = families(sorted(rows["metric_id"].unique().to_list()))
     shared = {member: name for name, members in SHARED_COUNTS.items() for member in members}
-    count_columns = ("numerator", "denominator", "unweighted_count")
+    count_columns = COUNT_COLUMNS
     code_of = {name: code for code, name in enumerate(count_columns)}
     numerator, denominator, unweighted = (pl.col("c") == code for code in range(3))
     frame = rows.select(
@@ -1058,8 +1060,9 @@ def _protect(
 
 
 def _target_batches(combos: pl.DataFrame) -> Iterator[pl.DataFrame]:
-    """`combos` (sorted by tid) cut into runs of whole targets of about `BATCH_COMBOS`
-    cube choices each."""
+    """`combos` (sorted by tid) cut into runs of whole targets, each ending at the first
+    target boundary at or past `BATCH_COMBOS` cube choices (so a target with more choices
+    than that is a batch of its own)."""
     if combos.is_empty():
         return
     tids = combos["tid"].to_numpy()
@@ -1068,8 +1071,6 @@ def _target_batches(combos: pl.DataFrame) -> Iterator[pl.DataFrame]:
     while offset < len(tids):
         after = int(np.searchsorted(starts, offset + BATCH_COMBOS, side="left"))
         end = int(starts[after]) if after < len(starts) else len(tids)
-        if end <= offset:  # one target with more choices than a batch holds
-            end = int(starts[after + 1]) if after + 1 < len(starts) else len(tids)
         yield combos.slice(offset, end - offset)
         offset = end
 
