@@ -1,0 +1,57 @@
+-- Hand edits applied by load_snapshot (tests/python/report_snapshot.py) after the CSVs
+-- load: features the tiny build's report rows lack, made as the build would make them
+-- (README.md says why). Nothing else in the snapshot is edited.
+
+-- 1. A small count and its secondary: the neighbourhood's 2024/25 ACSC admissions in IMD
+--    quintile 1 withheld as a small count, quintile 2 so that quintile 1 cannot be worked
+--    out from the total. The build hides every count and derived column of such a cell.
+update main.disclosed_metric_values
+set
+    is_suppressed = true,
+    suppression_rule = case breakdown_value when '1' then 'small_count' else 'secondary' end,
+    numerator = null, denominator = null, unweighted_count = null,
+    value = null, lower_95 = null, upper_95 = null, lower_998 = null, upper_998 = null,
+    comparison_to_parent = null
+where metric_id = 'acsc_emergency_admission_dsr' and geography_code = 'NBH0001'
+    and period_label = '2024/25' and breakdown_type = 'imd_quintile'
+    and breakdown_value in ('1', '2');
+
+-- ... and the gap row: a withheld quintile 1 hides its value, both gaps, the SII and RII
+--    (disclosure.protect_inequality_gaps); the gap's direction is then `withheld`
+--    (macros/judgements.sql, gap_direction), with no relative size.
+update main.disclosed_inequality_gaps
+set
+    is_suppressed = true,
+    suppressed_columns = 'quintile_1_value|gap_absolute|gap_relative|sii|sii_lower_95|'
+        || 'sii_upper_95|rii|rii_lower_95|rii_upper_95',
+    quintile_1_value = null, gap_absolute = null, gap_relative = null,
+    sii = null, sii_lower_95 = null, sii_upper_95 = null,
+    rii = null, rii_lower_95 = null, rii_upper_95 = null
+where metric_id = 'acsc_emergency_admission_dsr' and geography_code = 'NBH0001'
+    and period_label = '2024/25';
+
+update main.inequality_judgements
+set gap_direction = 'withheld', relative_gap = null
+where metric_id = 'acsc_emergency_admission_dsr' and geography_code = 'NBH0001'
+    and period_label = '2024/25';
+
+-- 2. A small base: the neighbourhood's frail patients in the 12 months to March 2025 taken
+--    as fewer than 10, so every continuity index of the cohort is withheld.
+update main.disclosed_metric_values
+set
+    is_suppressed = true, suppression_rule = 'small_base',
+    numerator = null, denominator = null, unweighted_count = null,
+    value = null, lower_95 = null, upper_95 = null, lower_998 = null, upper_998 = null,
+    comparison_to_parent = null
+where geography_code = 'NBH0001' and period_label = '12m to 2025-03'
+    and breakdown_type = 'cohort' and breakdown_value = 'frail';
+
+-- ... and the judgements of every withheld cell say `withheld` (macros/judgements.sql).
+update main.metric_judgements
+set change_from_year_before = 'withheld', comparison_to_icb = 'withheld'
+where geography_code = 'NBH0001' and (
+    metric_id = 'acsc_emergency_admission_dsr' and period_label = '2024/25'
+    and breakdown_type = 'imd_quintile' and breakdown_value in ('1', '2')
+    or period_label = '12m to 2025-03' and breakdown_type = 'cohort'
+    and breakdown_value = 'frail'
+);
