@@ -56,9 +56,10 @@ TRIMS = {
 SEEDS = ("metric_catalogue", "spc_targets", "maturity_domains", "maturity_criteria")
 
 
-def load_snapshot(path: Path, edits: bool = True) -> Path:
+def load_snapshot(path: Path, *statements: str, edits: bool = True) -> Path:
     """A new DuckDB file at `path` holding the snapshot, every column typed as built, with
-    the hand edits of edits.sql (unless `edits` is false)."""
+    the hand edits of edits.sql (unless `edits` is false), then `statements` run on it (a
+    test's own changes: hostile names, a dataset not loaded)."""
     columns: dict[str, list[str]] = {}
     with (SNAPSHOT / "schema.csv").open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -74,6 +75,8 @@ def load_snapshot(path: Path, edits: bool = True) -> Path:
             )
         if edits:
             con.execute((SNAPSHOT / "edits.sql").read_text(encoding="utf-8"))
+        for statement in statements:
+            con.execute(statement)
     return path
 
 

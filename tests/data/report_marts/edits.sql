@@ -35,15 +35,18 @@ set gap_direction = 'withheld', relative_gap = null
 where metric_id = 'acsc_emergency_admission_dsr' and geography_code = 'NBH0001'
     and period_label = '2024/25';
 
--- 2. A small base: the neighbourhood's frail patients in the 12 months to March 2025 taken
---    as fewer than 10, so every continuity index of the cohort is withheld.
+-- 2. A small cohort: the neighbourhood's frail patients in the year to March 2025 (the
+--    financial year and the 12 months, the same months) taken as fewer than 10, so every
+--    continuity figure of the cohort is withheld: a mean for its small base, a share for
+--    its small count.
 update main.disclosed_metric_values
 set
-    is_suppressed = true, suppression_rule = 'small_base',
+    is_suppressed = true,
+    suppression_rule = case method when 't_mean' then 'small_base' else 'small_count' end,
     numerator = null, denominator = null, unweighted_count = null,
     value = null, lower_95 = null, upper_95 = null, lower_998 = null, upper_998 = null,
     comparison_to_parent = null
-where geography_code = 'NBH0001' and period_label = '12m to 2025-03'
+where geography_code = 'NBH0001' and period_end = date '2025-03-31'
     and breakdown_type = 'cohort' and breakdown_value = 'frail';
 
 -- ... and the judgements of every withheld cell say `withheld` (macros/judgements.sql).
@@ -52,6 +55,15 @@ set change_from_year_before = 'withheld', comparison_to_icb = 'withheld'
 where geography_code = 'NBH0001' and (
     metric_id = 'acsc_emergency_admission_dsr' and period_label = '2024/25'
     and breakdown_type = 'imd_quintile' and breakdown_value in ('1', '2')
-    or period_label = '12m to 2025-03' and breakdown_type = 'cohort'
+    or period_end = date '2025-03-31' and breakdown_type = 'cohort'
     and breakdown_value = 'frail'
 );
+
+-- 3. A target for a reported geography: the shipped spc_targets rows set targets for the
+--    `all` geography only, so no report of the tiny build has an assurance icon. The
+--    neighbourhood's same-day series gets the 40% target, and with it the assurance the
+--    build gives the `all` series of the same values (every point and both process limits
+--    above 40%: `consistent_pass`), on every row as the build writes them.
+update main.disclosed_metric_spc
+set target = 40.0, assurance_icon = 'consistent_pass'
+where metric_id = 'same_day_share' and geography_code = 'NBH0001';
