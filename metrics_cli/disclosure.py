@@ -128,10 +128,14 @@ def metric_kinds(catalogue: pl.DataFrame) -> pl.DataFrame:
 
 
 def shares(catalogue: pl.DataFrame) -> pl.DataFrame:
-    """`metric_id` and `_share`: whether the metric is a percentage of its denominator, so
-    that its numerator is never more than its denominator."""
+    """`metric_id`, `_share`: whether the metric is a percentage of its denominator, so
+    that its numerator is never more than its denominator, and `_standardised`: whether its
+    published value is standardised over age bands (`dsr_dobson`), so that it is not a
+    function of the published counts alone."""
     return catalogue.select(
-        "metric_id", (pl.col("unit") == "%").fill_null(False).alias("_share")
+        "metric_id",
+        (pl.col("unit") == "%").fill_null(False).alias("_share"),
+        (pl.col("method") == "dsr_dobson").fill_null(False).alias("_standardised"),
     ).unique("metric_id", keep="first")
 
 
@@ -172,12 +176,16 @@ def disclosure_decisions(
     catalogue: pl.DataFrame,
     geographies: pl.DataFrame,
     threshold: int = DEFAULT_THRESHOLD,
+    rounding: int = 1,
 ) -> pl.DataFrame:
     """Which rows of `metric_values` are withheld, and why.
 
-    `catalogue` needs metric_id, method and source_datasets; `geographies` is
+    `catalogue` needs metric_id, method, source_datasets and unit; `geographies` is
     `int_practice_geographies` (period_end, practice_code, geography_type, geography_code),
-    which says which geographies add up to which. Returns CELL_KEY, `is_suppressed` and
+    which says which geographies add up to which. `rounding` is the base the shown counts
+    are published rounded to (the var `disclosure_rounding`): secondary suppression may
+    rely on what it hides. The default, 1, assumes every shown count is published exactly,
+    which protects any publication. Returns CELL_KEY, `is_suppressed` and
     `suppression_rule`, one row per input row, sorted by CELL_KEY.
     """
     if threshold < 0:
@@ -208,7 +216,7 @@ def disclosure_decisions(
         .with_columns(pl.col("_kind").fill_null(str(MetricKind.COUNTS)))
         .join(counted, on="_kind", how="left")
         .join(shares(catalogue), on="metric_id", how="left")
-        .with_columns(pl.col("_share").fill_null(False))
+        .with_columns(pl.col("_share", "_standardised").fill_null(False))
         .sort("_row")
         .with_columns(
             _primary_rule(threshold).alias("_rule"),
@@ -218,7 +226,7 @@ def disclosure_decisions(
     hierarchy = geographies.select(
         pl.col(name).cast(dtype) for name, dtype in GEOGRAPHY_COLUMNS.items()
     )
-    secondary = secondary_suppression(frame, hierarchy, threshold, MIN_BASE)
+    secondary = secondary_suppression(frame, hierarchy, threshold, MIN_BASE, rounding)
     rule = (
         pl.when(pl.col("_rule").is_not_null())
         .then(pl.col("_rule"))

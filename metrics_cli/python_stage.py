@@ -75,6 +75,7 @@ def decisions_step(engine: Engine, dbt_vars: Mapping[str, Any]) -> pl.DataFrame:
         engine.read("metric_catalogue"),
         engine.read("int_practice_geographies"),
         int(dbt_vars["disclosure_threshold"]),
+        int(dbt_vars["disclosure_rounding"]),
     )
 
 

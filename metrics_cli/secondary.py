@@ -114,6 +114,15 @@ REMAINDER = "(remainder)"
 AGE_75_PLUS = ("cohort", "age_75_plus")
 
 NO_MOVE = -1
+CONTINUOUS_MARGIN = 1e-6
+"""How far below the next rounding boundary a weighted sum's window ends (the boundary
+itself rounds up)."""
+OFFSETS = (1.0, 2.0 / 3.0, 1.0 / 3.0, 0.0)
+"""Where the changes a cube must allow may start, as fractions of the width needed below
+zero: [-need x f, need x (1 - f)]. A window of shown counts that holds zero and spans the
+width holds one of these for whole counts."""
+HELD = -1
+"""The option of a cube that withholds every cell it touches."""
 SINGLE_MOVES = 1 << 40
 """Breakdown moves of single categories are numbered from here, after the pair moves."""
 
@@ -157,11 +166,14 @@ def secondary_suppression(
     geographies: pl.DataFrame,
     threshold: int,
     min_base: int,
+    rounding: int = 1,
 ) -> npt.NDArray[np.bool_]:
     """Row mask of `rows` to withhold as secondary cells.
 
     `rows`: the metric_values columns plus `_row` (0..n-1), `_counted` (list of the count
-    columns that count people or events), `_rule` (the primary rule or null) and `_cost`.
+    columns that count people or events), `_share`, `_standardised`, `_rule` (the primary
+    rule or null) and `_cost`. `rounding`: the base shown counts are published rounded to
+    (1: exactly).
     `geographies`: int_practice_geographies (period_end, practice_code, geography_type,
     geography_code).
     """
@@ -172,7 +184,7 @@ def secondary_suppression(
     suppressed[rows.filter(pl.col("_rule").is_not_null())["_row"].to_numpy()] = True
     suppressed[n_published:] = True  # remainders are never published
     primary = suppressed.copy()
-    table = _table(rows, geographies, threshold, min_base)
+    table = _table(rows, geographies, threshold, min_base, rounding)
     if table.cells.is_empty() or not table.cells["small"].any():
         return (suppressed & ~primary)[:n_published]
     moves = _Moves(table, geographies)
@@ -256,7 +268,9 @@ def with_remainders(rows: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([rows, extra.cast(rows.schema)])
 
 
-def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_base: int) -> _Table:
+def _table(
+    rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_base: int, rounding: int
+) -> _Table:
     """The cells, keyed by integer ids: the parts of each key are numbered on the rows
     (dense ranks of the sorted distinct values, through small tables of those values, so
     the order of the ids is the order of the keys), and only then are the rows cut into one
@@ -268,7 +282,7 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
     code_of = {name: code for code, name in enumerate(count_columns)}
     numerator, denominator, unweighted = (pl.col("c") == code for code in range(3))
     frame = rows.select(
-        "_row", "metric_id", "_counted", "_share", "period_start", "period_end",
+        "_row", "metric_id", "_counted", "_share", "_standardised", "period_start", "period_end",
         "geography_type", "geography_code", "breakdown_type", "breakdown_value",
         *count_columns,
         pl.col("metric_id").replace_strict(fam, return_dtype=pl.Utf8).alias("fam"),
@@ -389,8 +403,22 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
         .select("kid", "cls", pl.lit(True).alias("pinned"))
     )
     # `long` is sorted by (kid, cls, _row): each cell's rows come out in order
+    # How far each count may move while every row showing it still shows the same rounded
+    # figure (`_rounding_slack`); a share's numerator moves its denominator with it
+    down, up = _rounding_slack(pl.col("x"), rounding, pl.col("is_survey") & ~unweighted)
+    denominator_x = pl.col("denominator").cast(pl.Float64)
+    den_down, den_up = _rounding_slack(denominator_x, rounding, pl.col("is_survey"))
+    coupled = pl.col("_share") & numerator & denominator_x.is_not_null()
+    long = long.with_columns(
+        pl.when(pl.col("_standardised")).then(0.0)
+        .when(coupled).then(pl.min_horizontal(down, den_down)).otherwise(down).alias("down"),
+        pl.when(pl.col("_standardised")).then(0.0)
+        .when(coupled).then(pl.min_horizontal(up, den_up)).otherwise(up).alias("up"),
+    )
     cells = long.group_by("kid", "cls", maintain_order=True).agg(
         pl.col("x").max(),
+        pl.col("down").min(),
+        pl.col("up").min(),
         pl.col("_row").alias("rows"),
         is_base.any().alias("base"),
         (pl.col("is_survey") & (numerator | denominator)).all().alias("weighted"),
@@ -410,6 +438,10 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
         pl.when(pinned_cell).then(x).otherwise(pl.col("floor").fill_null(0.0).clip(upper_bound=x))
         .alias("lo"),
         pl.when(pinned_cell).then(x).otherwise(float("inf")).alias("hi"),
+    ).with_columns(
+        # what a shown count may take is also within what the intruder knows of it
+        pl.min_horizontal("down", x - pl.col("lo")).alias("down"),
+        pl.min_horizontal("up", pl.col("hi") - x).alias("up"),
         ((x > 0) & ((x < threshold + 0.5) | (pl.col("base") & (x < min_base)))).alias("small"),
         pl.when(pl.col("weighted")).then(WEIGHTED_WIDTH).otherwise(float(WIDTH)).alias("need"),
     ).drop("pinned").sort("kid", "cls")
@@ -421,6 +453,20 @@ def _table(rows: pl.DataFrame, geographies: pl.DataFrame, threshold: int, min_ba
         .sort("kid")
     )
     return _Table(cells=cells, keys=keys)
+
+
+def _rounding_slack(x: pl.Expr, rounding: int, continuous: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """How far below and above `x` a count may be and still round (half up) to the same
+    multiple r of `rounding`: every value in [r - rounding/2, r + rounding/2) does, so a
+    whole count may take the whole numbers in it (r - 2 to r + 2 for 5; only r for 1) and
+    a weighted sum any value in it."""
+    shown = ((x / rounding) + 0.5).floor() * rounding
+    half = rounding / 2
+    low = pl.when(continuous).then(shown - half).otherwise((shown - half).ceil())
+    high = pl.when(continuous).then(shown + half - CONTINUOUS_MARGIN).otherwise(
+        (shown + half).ceil() - 1
+    )
+    return (x - low).clip(lower_bound=0.0), (high - x).clip(lower_bound=0.0)
 
 
 def _mapping_dates(period_ends: pl.DataFrame, geographies: pl.DataFrame) -> pl.DataFrame:
@@ -704,6 +750,7 @@ class _Moves:
                 ),
                 lookup,
                 ["tid", "part", "v"],
+                options=False,
             ),
             ["part", "v"],
             None,
@@ -869,7 +916,7 @@ def _cell_costs(
         table.row_of_cell = rows["rows"].to_numpy()
         levels = table.keys.select("kid", _level_cost("geography_type").alias("level"))
         table.base = table.cells.select(
-            "kid", "cls", pl.col("x").alias("count"), "lo", "hi", "need"
+            "kid", "cls", pl.col("x").alias("count"), "lo", "hi", "down", "up", "need"
         ).join(levels, on="kid", how="left", maintain_order="left")
     open_cost = np.where(suppressed[table.row_of_cell], 0.0, row_cost[table.row_of_cell])
     cost = np.bincount(table.cell_of_row, weights=open_cost, minlength=table.cells.height)
@@ -887,7 +934,7 @@ class _Lookup:
     are sorted by (fam, t, gc, b) and numbered in that order, cells by (kid, cls), so a
     binary search finds each without a join."""
 
-    COLUMNS = ("count", "lo", "hi", "need", "cost", "level")
+    COLUMNS = ("count", "lo", "hi", "down", "up", "need", "cost", "level")
 
     def __init__(self, table: _Table, cells: pl.DataFrame) -> None:
         keys = table.keys
@@ -927,30 +974,103 @@ class _Lookup:
         )
 
 
-def _evaluate(touched: pl.DataFrame, lookup: _Lookup, group: list[str]) -> pl.DataFrame:
+def _evaluate(
+    touched: pl.DataFrame,
+    lookup: _Lookup,
+    group: list[str],
+    own_level: pl.DataFrame | None = None,
+    *,
+    options: bool = True,
+) -> pl.DataFrame:
     """Per group (a candidate move or cube of one target): whether every cell it touches is
-    published as a cell of the target's class, the range of changes t it allows, its width
-    and its cost. `touched` holds the group columns, cls, fam, t, gc, b and sign."""
+    published as a cell of the target's class, its cheapest option, that option's cost and
+    whether it is wide enough, and the width of the changes t it allows with every cell
+    withheld. `touched` holds the group columns, cls, fam, t, gc, b and sign.
+
+    An option is either to withhold every cell (`HELD`) or to ask for the changes from
+    -need x f to need x (1 - f) (`OFFSETS[f]`): a cell then stays shown if every such change
+    keeps its rounded figure (its `down`/`up` slack), and is withheld otherwise. With
+    `own_level` (tid, own_level), an option withholding a cell above the target's own
+    geography level is not taken. Without `options`, only `HELD` is weighed (its cost
+    whether or not it is wide enough): how candidate moves are ranked, so that a cube's
+    options only ever cheapen the cubes of the moves a count would have had anyway."""
     located = lookup.locate(touched)
+    if own_level is not None:
+        located = located.join(own_level, on="tid", how="left")
     rising = pl.col("sign") > 0
     count, lo, hi = pl.col("count"), pl.col("lo"), pl.col("hi")
     lower = pl.when(rising).then(lo - count).otherwise(count - hi)
     upper = pl.when(rising).then(hi - count).otherwise(count - lo)
+    slack_lower = -pl.when(rising).then(pl.col("down")).otherwise(pl.col("up"))
+    slack_upper = pl.when(rising).then(pl.col("up")).otherwise(pl.col("down"))
+    shown = pl.col("cost") > 0
+    too_high = (
+        (pl.col("level") > pl.col("own_level")).fill_null(False)
+        if own_level is not None
+        else pl.lit(False)
+    )
+    infinite = float("inf")
+    held_cost = pl.when(shown & too_high).then(infinite).otherwise(pl.col("cost"))
+    offsets = []
+    for index, share in enumerate(OFFSETS if options else ()):
+        start = -pl.col("need") * share
+        end = start + pl.col("need")
+        stays = shown & (slack_lower <= start) & (end <= slack_upper)
+        holds = (lower <= start) & (end <= upper)
+        offsets.append(
+            pl.when(stays).then(0.0).when(holds).then(held_cost).otherwise(infinite)
+            .sum().alias(f"cost_{index}")
+        )
     summary = located.group_by(group).agg(
         pl.len().alias("n"),
         pl.col("present").sum().alias("found"),
         lower.max().alias("t_lo"),
         upper.min().alias("t_hi"),
-        pl.col("cost").sum().alias("cost"),
+        held_cost.sum().alias(f"cost_{HELD}"),
         pl.col("need").max(),
-        pl.when(pl.col("cost") > 0).then(pl.col("level")).max().alias("top"),
+        *offsets,
     )
     big = 1e9
     # bounds of whole counts are whole numbers, so this is the integer width for them; for
     # weighted survey sums it is the width in weighted respondents
     width = pl.col("t_hi").clip(upper_bound=big) - pl.col("t_lo").clip(lower_bound=-big)
-    return summary.with_columns(width.alias("width")).with_columns(
-        ((pl.col("found") == pl.col("n")) & (pl.col("width") >= pl.col("need"))).alias("feasible")
+    summary = summary.with_columns(width.alias("width"))
+    found = pl.col("found") == pl.col("n")
+    if not options:
+        return summary.rename({f"cost_{HELD}": "cost"}).with_columns(
+            pl.lit(HELD).alias("option"),
+            (found & (pl.col("width") >= pl.col("need"))).alias("feasible"),
+        )
+    summary = summary.with_columns(
+        pl.when(pl.col("width") >= pl.col("need")).then(pl.col(f"cost_{HELD}"))
+        .otherwise(infinite).alias(f"cost_{HELD}")
+    )
+    # the cheapest option; on a tie, withholding every cell, then the earliest offset
+    choices = [HELD, *range(len(OFFSETS))]
+    cost = pl.min_horizontal(*[pl.col(f"cost_{c}") for c in choices])
+    option = pl.coalesce(
+        *[pl.when(pl.col(f"cost_{c}") == cost).then(pl.lit(c)) for c in choices]
+    )
+    return summary.with_columns(cost.alias("cost"), option.alias("option")).with_columns(
+        (found & pl.col("cost").is_finite()).alias("feasible")
+    ).drop(f"cost_{c}" for c in choices)
+
+
+def _withheld_cells(located: pl.DataFrame) -> pl.DataFrame:
+    """kid, cls of the cells a chosen option withholds: `located` is the touched cells of
+    the chosen cubes (`_Lookup.locate`) with their `option`."""
+    rising = pl.col("sign") > 0
+    slack_lower = -pl.when(rising).then(pl.col("down")).otherwise(pl.col("up"))
+    slack_upper = pl.when(rising).then(pl.col("up")).otherwise(pl.col("down"))
+    offsets = pl.col("option").replace_strict(
+        dict(enumerate(OFFSETS)), default=None, return_dtype=pl.Float64
+    )
+    start = -pl.col("need") * offsets
+    stays = (slack_lower <= start) & (start + pl.col("need") <= slack_upper)
+    return (
+        located.filter(pl.col("present") & ~stays.fill_null(False))
+        .select("kid", "cls")
+        .unique()
     )
 
 
@@ -995,19 +1115,19 @@ def _protect(
     geo = located_pairs.join(support.rename({"gc": "g2"}), on=["date", "x", "y"]).select(
         "tid", "x", "y", "cls", "fam", "t", pl.col("g2").alias("gc"), "b", "sign"
     )
-    geo_best = _best(_evaluate(geo, lookup, ["tid", "x", "y"]), ["x", "y"], keep)
+    geo_best = _best(_evaluate(geo, lookup, ["tid", "x", "y"], options=False), ["x", "y"], keep)
 
     bd_moves = moves.breakdown_candidates(base, lookup, keep).sort("tid", "bm", "b2")
     bd_tids = bd_moves["tid"].to_numpy()
     bd = bd_moves.join(base, on="tid").select(
         "tid", "bm", "cls", "fam", "t", "gc", pl.col("b2").alias("b"), "sign"
     )
-    bd_best = _best(_evaluate(bd, lookup, ["tid", "bm"]), ["bm"], keep)
+    bd_best = _best(_evaluate(bd, lookup, ["tid", "bm"], options=False), ["bm"], keep)
 
     period = base.join(moves.period(), on=["cls", "t"]).select(
         "tid", "tm", "cls", "fam", pl.col("t2").alias("t"), "gc", "b", "sign"
     )
-    period_best = _best(_evaluate(period, lookup, ["tid", "tm"]), ["tm"], keep)
+    period_best = _best(_evaluate(period, lookup, ["tid", "tm"], options=False), ["tm"], keep)
 
     cube_key = ["tid", "x", "y", "bm", "tm"]
     combos = (
@@ -1030,25 +1150,16 @@ def _protect(
         first, last = batch["tid"][0], batch["tid"][-1]
         at = bd_tids.searchsorted([first, last + 1])  # the batch's own breakdown moves
         cubes = _cubes(batch, moves, bd_moves.slice(int(at[0]), int(at[1] - at[0])), cube_key)
-        evaluated = _evaluate(cubes, lookup, cube_key)
-        if not escalate:
-            evaluated = evaluated.join(own_level, on="tid").filter(
-                pl.col("top").fill_null(0.0) <= pl.col("own_level")
-            )
+        evaluated = _evaluate(cubes, lookup, cube_key, None if escalate else own_level)
         chosen = (
             _best(evaluated, cube_key[1:], None)
             .filter(pl.col("feasible"))
             .group_by("tid", maintain_order=True)
             .first()
-            .select(cube_key)
+            .select(*cube_key, "option")
         )
-        chosen_parts.append(chosen)
-        withheld_parts.append(
-            lookup.locate(cubes.join(chosen, on=cube_key, how="semi"))
-            .filter(pl.col("present"))
-            .select("kid", "cls")
-            .unique()
-        )
+        chosen_parts.append(chosen.select(cube_key))
+        withheld_parts.append(_withheld_cells(lookup.locate(cubes.join(chosen, on=cube_key))))
     chosen = pl.concat(chosen_parts) if chosen_parts else combos.select(cube_key).clear()
     withheld = (
         pl.concat(withheld_parts).unique()

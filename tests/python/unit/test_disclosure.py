@@ -588,15 +588,46 @@ def test_without_breakdowns_a_small_practice_takes_its_smallest_sibling() -> Non
     """PCN N1 = 5 + 30 + 12, no breakdown but `all`: the 5 is small and the 12 (cost 13,
     against 31 for the 30 and 30 x 48 for N1) goes with it; N1, N2, Q1 and `all` are
     published. Most monthly metrics (appointments, DNAs, same-day share) are like this."""
-    leaves = {
-        "A1": {("all", "all"): 5},
-        "A2": {("all", "all"): 30},
-        "A3": {("all", "all"): 12},
-        "B1": {("all", "all"): 100},
-        "B2": {("all", "all"): 76},
+    assert withheld(decide(table(SMALL_PRACTICE))) == {
+        ("A1", "all", "all"): "small_count",
+        ("A3", "all", "all"): "secondary",
     }
-    rows = [r for r in table(leaves)]
-    assert withheld(decide(rows)) == {
+
+
+SMALL_PRACTICE = {
+    "A1": {("all", "all"): 5},
+    "A2": {("all", "all"): 30},
+    "A3": {("all", "all"): 12},
+    "B1": {("all", "all"): 100},
+    "B2": {("all", "all"): 76},
+}
+
+
+def test_counts_published_rounded_protect_a_small_practice_at_no_cost() -> None:
+    """The same PCN, N1 = 5 + 30 + 12, published at rounding 5: N1 shows 45, so it is 43 to
+    47; A2 shows 30 (28 to 32) and A3 shows 10 (8 to 12). A1 = N1 - A2 - A3 is then
+    anything from 43 - 32 - 12 = -1 to 47 - 28 - 8 = 11: not pinned, with nothing else
+    withheld. (The cube A1 - A3 moves A3 by 0 to 4 and keeps it showing 10.)"""
+    result = disclosure_decisions(
+        frame(table(SMALL_PRACTICE)), CATALOGUE, geographies(), DEFAULT_THRESHOLD, 5
+    )
+    assert withheld(result) == {("A1", "all", "all"): "small_count"}
+
+
+def test_a_standardised_rate_does_not_rely_on_rounding() -> None:
+    """A directly standardised rate is computed from its age bands, not from its rounded
+    counts alone, so a change hidden by rounding its count could still move its published
+    value: its cells are protected as if published exactly, and A3 goes with A1."""
+    standardised = CATALOGUE.with_columns(
+        pl.when(pl.col("metric_id") == "events_rate")
+        .then(pl.lit("dsr_dobson"))
+        .otherwise(pl.col("method"))
+        .alias("method")
+    )
+    result = disclosure_decisions(
+        frame(table(SMALL_PRACTICE)), standardised, geographies(), DEFAULT_THRESHOLD, 5
+    )
+    assert withheld(result) == {
         ("A1", "all", "all"): "small_count",
         ("A3", "all", "all"): "secondary",
     }
