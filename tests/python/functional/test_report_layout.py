@@ -1,6 +1,7 @@
 """Every report of the tiny build laid out without faults, read back from the PDF's text
-positions: no text of one table cell printed over another, and no row that shows a withheld
-earlier figure beside "No earlier figure" (layout_check.py says how)."""
+positions: no text of one table cell printed over another, no row that shows a withheld
+earlier figure beside "No earlier figure", and no page but the last left less than a third
+full (layout_check.py says how)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def test_no_table_cell_overprints_another(tiny_warehouse: Path, tmp_path: Path) 
     assert findings.cells > 2000
     assert findings.overlaps == []
     assert findings.contradictions == []
+    # every page but the last reaches at least a third of the way down (sections run on
+    # rather than each starting a page; print.css)
+    assert findings.sparse_pages == []
+    assert all(len(fills) <= 12 for fills in findings.fills.values()), findings.fills
 
 
 def test_the_check_finds_an_overprinted_cell_and_a_contradictory_row(tmp_path: Path) -> None:
@@ -60,3 +65,22 @@ def test_the_check_finds_an_overprinted_cell_and_a_contradictory_row(tmp_path: P
     assert findings.cells == 9
     assert findings.overlaps == ["faulty page 1: 'Numerator Deno'"]  # run together
     assert findings.contradictions == ["faulty page 1: '1 withheld No earlier figure'"]
+
+
+def test_the_check_finds_a_page_left_mostly_empty(tmp_path: Path) -> None:
+    """A box forced onto a page of its own, then more pages: the box's page is sparse; the
+    last page may be as short as it likes."""
+    lines = "".join(f"<p>Line {n} of the text that follows.</p>" for n in range(120))
+    html = (
+        "<html lang='en'><head><style>@page { size: A4; margin: 20mm 15mm 18mm 15mm; }"
+        "p { margin: 0; font-size: 9pt; }</style></head><body>"
+        f"<div>{lines[:2000]}</div><div style='break-before: page'>Reading this report.</div>"
+        f"<div style='break-before: page'>{lines}</div><p>Last.</p></body></html>"
+    )
+    document = lay_out(html)
+    pdf = tmp_path / "sparse.pdf"
+    document.write_pdf(pdf)
+    findings = check_layout(document, pdf, "sparse")
+    fills = findings.fills["sparse"]
+    assert len(fills) == 5 and fills[0] > 0.3 and fills[1] < 0.05
+    assert findings.sparse_pages == ["sparse page 2: 2% full"]
