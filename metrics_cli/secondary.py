@@ -1,16 +1,19 @@
 """Secondary suppression: protect every small count by a cube of withheld cells.
 
 A published table protects a withheld count when an intruder, knowing every published
-count, every relation between cells (a parent is the sum of its children, `all` the sum of
-a breakdown's categories, a year the sum of its months, a count two metrics share is the
-same in both) and what each withheld cell's reason says about it (a small count is 1 to 7,
-a secondary cell 0 or at least 8), still cannot pin the count to within +-1.
+count to within its rounding (a count shown as 45 at rounding 5 is 43 to 47), every
+relation between cells (a parent is the sum of its children, `all` the sum of a
+breakdown's categories, a year the sum of its months, a count two metrics share is the
+same in both) and that a withheld count is not negative, still cannot pin the count to
+within +-1. (Why a cell is withheld is not published.)
 
 The certificate used here is a *cube*: withheld cells with signs +-1 such that adding t to
 the + cells and taking t from the - cells keeps every relation true. Such a change is
 invisible in the published table, so every t that keeps each cell within what the intruder
 knows of it is as plausible as the truth. A small count is protected when its cube admits
 integer changes spanning at least `WIDTH` (so no interval "the count +-1" holds them all).
+A cell the cube touches may also stay shown where every change asked of it keeps it within
+its rounding range (the options of `_evaluate`).
 
 Cubes are built on the finest cells (leaves): practices, months and single categories of
 a breakdown. A move in one dimension is the difference of two leaves, x - y, and a
