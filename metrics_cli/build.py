@@ -47,6 +47,7 @@ from metrics_cli.files import (
     is_disk_full,
     is_duckdb_file,
     is_locked,
+    output_lock,
     replace_owned_directory,
     says_disk_full,
     stopped_by_signals,
@@ -118,7 +119,13 @@ def build(
     warehouse = check_arguments(data_dir, warehouse)
     _check_matrix_var(dbt_vars)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with warehouse_lock(warehouse), stopped_by_signals(), _disk_full_reported(warehouse):
+    with (
+        warehouse_lock(warehouse),
+        # validation/ beside it is an output as `nbhd validate --out` is: one writer at a time
+        output_lock(reports_dir(warehouse), "the validation report directory"),
+        stopped_by_signals(),
+        _disk_full_reported(warehouse),
+    ):
         sweep_stale_work(warehouse.parent)
         work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=warehouse.parent))
         try:

@@ -20,8 +20,10 @@ from metrics_cli.files import (
     check_warehouse_to_read,
     check_writable_path,
     is_disk_full,
+    missing_directories,
     output_lock,
     received_signal,
+    remove_empty_directories,
     stopped_by_signals,
 )
 from metrics_cli.settings import load_settings
@@ -71,6 +73,36 @@ def _output_locked(args: argparse.Namespace) -> Iterator[None]:
                 yield
             return
     yield
+
+
+def _created_directories(args: argparse.Namespace) -> list[Path]:
+    """The directories a command would create on the way to its outputs (its `--out` or
+    `--into`, the folder of a build's warehouse or of `submit --out`), deepest first."""
+    directories = []
+    for option in ("out", "into", "warehouse"):
+        path = getattr(args, option, None)
+        if not isinstance(path, Path) or (option == "warehouse" and args.command != "build"):
+            continue
+        file_output = option == "warehouse" or args.command in _FILE_OUTPUTS
+        directories += missing_directories(path.parent if file_output else path)
+    return directories
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command itself, under its output lock. One that fails leaves no empty directory
+    it created on the way to its output (`--out a/b/c` failing leaves no `a/b/`); one that
+    existed is never removed."""
+    handler: Handler = args.handler
+    created = _created_directories(args)
+    try:
+        with _output_locked(args):
+            code = handler(args)
+    except BaseException:
+        remove_empty_directories(created)
+        raise
+    if code != 0:
+        remove_empty_directories(created)
+    return code
 
 
 def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
@@ -309,12 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `nbhd` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Handler = args.handler
     try:
         with stopped_by_signals():
             check_paths(args)
-            with _output_locked(args):
-                return handler(args)
+            return _run(args)
     except Signalled as signalled:
         return _stopped(str(signalled))
     except NbhdError as error:
@@ -330,8 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nbhd: {_os_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("nbhd: interrupted", file=sys.stderr)
-        return 2
+        return _stopped(signal.SIGINT.name)
     except Exception as error:
         received = received_signal()
         if received is not None and not args.debug:
@@ -344,8 +373,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stopped(signal_name: str) -> int:
+    """A command stopped by ctrl-C (SIGINT) or SIGTERM: one sentence, and the shell's exit
+    code for that signal (130, 143)."""
     print(f"nbhd: stopped by {signal_name}; temporary files were removed", file=sys.stderr)
-    return 128 + signal.SIGTERM
+    return 128 + signal.Signals[signal_name].value
 
 
 def _os_error(error: OSError) -> str:

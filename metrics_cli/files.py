@@ -124,6 +124,28 @@ def check_writable_path(out: Path, option: str, *, directory: bool) -> None:
         raise UsageError(f"{option} {out} is a directory; give a file name")
 
 
+def missing_directories(path: Path) -> list[Path]:
+    """`path` and those of its parents that do not exist yet, deepest first: what a command
+    writing `path` would create, and so may remove again if it fails."""
+    missing = []
+    for candidate in (_resolved(path), *_resolved(path).parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    return missing
+
+
+def remove_empty_directories(directories: Sequence[Path]) -> None:
+    """Remove each of `directories` (deepest first) that is empty; never one holding anything."""
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except FileNotFoundError:  # never created, or already removed
+            continue
+        except OSError:  # it holds something: so do its parents
+            break
+
+
 # ---------------------------------------------------------------- directories the tool owns
 def is_owned(directory: Path, written_by: str | None = None) -> bool:
     """Whether `directory` holds the manifest `replace_owned_directory` writes."""
@@ -190,6 +212,35 @@ def replace_owned_directory(
         swap_directory(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def recorded_files(directory: Path, written_by: str) -> dict[str, dict[str, object]]:
+    """The files earlier runs of `written_by` wrote into a directory they share (imports,
+    reports), by name, as its manifest lists them; empty if the directory is not theirs."""
+    if not is_owned(directory, written_by):
+        return {}
+    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    files = manifest.get("files", {})
+    return dict(files) if isinstance(files, dict) else {}
+
+
+def check_own_file(path: Path, written_by: str, hint: str) -> Path:
+    """`path`, which `written_by` is about to replace: refused if something is there that
+    no run of it recorded (a file the user put in the directory it owns)."""
+    if path.exists() and path.name not in recorded_files(path.parent, written_by):
+        raise UsageError(f"{path} was not written by {written_by}; {hint}")
+    return path
+
+
+def write_files_manifest(
+    directory: Path, written_by: str, recorded: dict[str, dict[str, object]]
+) -> None:
+    """Replace the manifest of a shared directory: who owns it and each file it wrote."""
+    manifest = {"written_by": written_by, "files": dict(sorted(recorded.items()))}
+    with atomic_path(directory / MANIFEST) as staged:
+        staged.write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
 
 def swap_directory(staging: Path, out: Path) -> None:

@@ -17,7 +17,6 @@ The mappings and defaults are documented in docs/validation.md.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import shutil
 from datetime import date, timedelta
@@ -27,11 +26,12 @@ import polars as pl
 
 from metrics_cli.errors import UsageError
 from metrics_cli.files import (
-    MANIFEST,
     atomic_path,
     check_not_input,
+    check_own_file,
     check_replaceable,
-    is_owned,
+    recorded_files,
+    write_files_manifest,
 )
 from metrics_cli.files import write_csv as safe_csv
 from metrics_cli.schemas import DATASETS, PAYMENT_CATEGORIES, parse_gpad_month
@@ -190,7 +190,7 @@ def import_published(
         raise UsageError(f"{file.name} is not a CSV: save or extract the table as CSV first")
     check_not_input(out, [file], "--out")
     check_replaceable(out, WRITTEN_BY, "--out")
-    recorded = _recorded(out)
+    recorded = recorded_files(out, WRITTEN_BY)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     told = notes if notes is not None else []
@@ -208,9 +208,7 @@ def import_published(
                 f"{before['source']}"
             )
         recorded[path.name] = {"kind": kind, "source": file.name}
-    manifest = {"written_by": WRITTEN_BY, "files": dict(sorted(recorded.items()))}
-    with atomic_path(out / MANIFEST) as staged:
-        staged.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_files_manifest(out, WRITTEN_BY, recorded)
     return written
 
 
@@ -236,23 +234,10 @@ def _import(
 
 
 # ---------------------------------------------------------------- the directory
-def _recorded(out: Path) -> dict[str, dict[str, str]]:
-    """The files earlier imports wrote into `out`, by name: each one's kind and source."""
-    if not is_owned(out, WRITTEN_BY):
-        return {}
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    files = manifest.get("files", {})
-    return dict(files) if isinstance(files, dict) else {}
-
-
 def own_file(path: Path) -> Path:
     """`path`, which an import is about to write: refused if a file is there that no import
     wrote (one the user put in the directory an import owns)."""
-    if path.exists() and path.name not in _recorded(path.parent):
-        raise UsageError(
-            f"{path} was not written by nbhd import; move it away or import into another directory"
-        )
-    return path
+    return check_own_file(path, WRITTEN_BY, "move it away or import into another directory")
 
 
 # ---------------------------------------------------------------- shared helpers
