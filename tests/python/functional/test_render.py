@@ -283,9 +283,10 @@ def test_a_dataset_not_loaded_is_said_plainly(tmp_path: Path) -> None:
     """Without the workforce dataset no workforce metric has any row: the report names the
     metrics not produced rather than showing them empty."""
     warehouse = load_snapshot(tmp_path / "warehouse.duckdb", *NO_WORKFORCE)
-    outcome = render_reports(warehouse, tmp_path, NEIGHBOURHOOD, "html", None)
+    out = tmp_path / "reports"  # never the warehouse's own directory
+    outcome = render_reports(warehouse, out, NEIGHBOURHOOD, "html", None)
     assert outcome.ok, outcome.summary()
-    nb = html_of(tmp_path, "neighbourhood_NBH0001")
+    nb = html_of(out, "neighbourhood_NBH0001")
     assert "Not produced, because their inputs were not loaded" in nb
     assert "GP full-time equivalents per 10,000 weighted patients" in nb
 
