@@ -281,12 +281,41 @@ class Locked(Exception):
     """Another process holds the lock."""
 
 
+# what the operating system says when a path may not be written: permissions, read-only
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _open_lock(lock: Path, writing: str | None = None) -> int:
+    """Open the lock file `lock`, creating it. When `writing` names the output it guards
+    (`--out OUT`), its folder is created too, and one the user may not write is refused in
+    one sentence."""
+    try:
+        if writing is not None:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as error:
+        if writing is not None:
+            refuse_unwritable(error, writing, lock.parent)
+        raise
+
+
+def refuse_unwritable(error: OSError, writing: str, where: Path) -> None:
+    """If `error` says the folder `where` may not be written (permissions, a read-only file
+    system), raise one sentence naming the output `writing` (`--out OUT`); else return."""
+    if error.errno in _NOT_WRITABLE:
+        reason = (error.strerror or str(error)).lower()
+        raise UsageError(
+            f"{writing} cannot be written ({reason} in {where}); "
+            "choose a directory you may write to"
+        ) from None
+
+
 @contextmanager
-def file_lock(lock: Path) -> Iterator[None]:
+def file_lock(lock: Path, writing: str | None = None) -> Iterator[None]:
     """Hold an exclusive advisory lock on `lock` (created if absent) for the block, or raise
     `Locked` at once. The operating system releases it when the process ends, however it
     ends (SIGKILL too), so a lock is never left stale; the file itself stays."""
-    handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    handle = _open_lock(lock, writing)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -316,7 +345,7 @@ def warehouse_lock_file(warehouse: Path) -> Path:
 def warehouse_lock(warehouse: Path) -> Iterator[None]:
     """One build per warehouse at a time: a second is refused with one sentence."""
     try:
-        with file_lock(warehouse_lock_file(warehouse)):
+        with file_lock(warehouse_lock_file(warehouse), f"--warehouse {warehouse}"):
             yield
     except Locked:
         raise UsageError(
@@ -336,8 +365,7 @@ def output_lock(out: Path, option: str) -> Iterator[None]:
     is refused with one sentence, whichever command it is. The lock file is removed when
     the command ends (the operating system releases the lock itself after a SIGKILL)."""
     lock = output_lock_file(out)
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    handle = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    handle = _open_lock(lock, f"{option} {out}")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -10,6 +10,7 @@ their row number and reason. Every problem goes to `<out>/problems.csv` and the 
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import stat
 from collections import Counter
@@ -197,17 +198,29 @@ class _Unreadable(Exception):
     """A file that cannot be read as the format its name says."""
 
 
+def _cannot_open(error: OSError) -> _Unreadable:
+    """A file the operating system will not open for us (permissions, an I/O error): a
+    problem of that file, reported with the others; a full disk stops the command instead."""
+    if is_disk_full(error):
+        raise error
+    return _Unreadable(f"it cannot be opened ({(error.strerror or str(error)).lower()})")
+
+
 def _csv_header(path: Path) -> list[str]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             return next(csv.reader(handle), [])
     except (UnicodeDecodeError, csv.Error) as error:
         raise _Unreadable(f"it is not a UTF-8 comma-separated file ({error})") from error
+    except OSError as error:
+        raise _cannot_open(error) from error
 
 
 def _parquet_schema(path: Path) -> dict[str, pl.DataType]:
     try:
         return pl.read_parquet_schema(path)
+    except OSError as error:
+        raise _cannot_open(error) from error
     except Exception as error:  # polars raises several kinds for a bad file
         raise _Unreadable(f"it is not a readable Parquet file ({_first_line(error)})") from error
 
@@ -876,6 +889,11 @@ def validate_directory(
     complete. `today` is the build date the plausibility rules use (default: today)."""
     if not data_dir.is_dir():
         raise UsageError(f"there is no input directory at {data_dir}")
+    try:
+        os.listdir(data_dir)
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise UsageError(f"the input directory {data_dir} cannot be read ({reason})") from None
     check_not_input(out_dir, [data_dir], "--out")
     check_replaceable(out_dir, WRITTEN_BY, "--out")
     catalogue = catalogue or load_settings().project_dir / "seeds" / "metric_catalogue.csv"

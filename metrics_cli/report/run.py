@@ -37,6 +37,7 @@ from metrics_cli.files import (
     is_owned,
     missing_directories,
     recorded_files,
+    refuse_unwritable,
     remove_empty_directories,
     swap_directory,
     write_files_manifest,
@@ -394,12 +395,17 @@ def owned_output(out: Path, warehouse: Path, names: Sequence[str]) -> Iterator[O
                 "move it away or write the reports into another directory"
             )
     created = missing_directories(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(f"{_STAGING_PREFIX}*"):  # left by a run that was killed
-        if stale.is_dir() and not is_locked(stale / _STAGING_LOCK):
-            shutil.rmtree(stale, ignore_errors=True)
     staging = out / f"{_STAGING_PREFIX}{uuid.uuid4().hex}"
-    staging.mkdir()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as error:
+        remove_empty_directories(created)
+        refuse_unwritable(error, f"--out {out}", staging.parent)
+        raise
+    for stale in out.glob(f"{_STAGING_PREFIX}*"):  # left by a run that was killed
+        if stale != staging and stale.is_dir() and not is_locked(stale / _STAGING_LOCK):
+            shutil.rmtree(stale, ignore_errors=True)
     destination = OwnedOutput(out, staging, dict(recorded))
     try:
         with file_lock(staging / _STAGING_LOCK):
