@@ -24,6 +24,7 @@ from metrics_cli.files import (
     output_lock,
     received_signal,
     remove_empty_directories,
+    shown_escaped,
     stopped_by_signals,
 )
 from metrics_cli.settings import load_settings
@@ -105,6 +106,28 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
+_LONGEST_LABEL = 100
+
+
+def _label(option: str, value: str | None) -> str | None:
+    """A code or period label given on the command line (`--neighbourhood`, `--period`),
+    without the spaces around it; one that is empty, holds a character that hides text
+    (a new line, a direction override) or is implausibly long is a usage error, shown
+    escaped and cut short rather than echoed whole."""
+    if value is None:
+        return None
+    label = value.strip()
+    if not label:
+        raise UsageError(f"{option} is empty; give a code or label")
+    hides = shown_escaped(label) != label or any(c in "\t\n\r" for c in label)
+    if hides or len(label) > _LONGEST_LABEL:
+        shown = "".join(
+            {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(c, c) for c in shown_escaped(label[:40])
+        ) + ("..." if len(label) > 40 else "")
+        raise UsageError(f"{option} '{shown}' is not a code or label the warehouse could hold")
+    return label
+
+
 def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
     """`--vars key=value` pairs as a dict; a pair without `=` is a usage error."""
     parsed: dict[str, str] = {}
@@ -175,10 +198,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from metrics_cli.report.run import render_reports
 
     scopes = {
-        "neighbourhood": args.neighbourhood,
-        "provider": args.provider,
-        "place": args.place,
-        "icb": args.icb,
+        kind: _label(f"--{kind}", getattr(args, kind))
+        for kind in ("neighbourhood", "provider", "place", "icb")
     }
     chosen = [(kind, code) for kind, code in scopes.items() if code]
     if args.all == bool(chosen) or len(chosen) > 1:
@@ -188,7 +209,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         out=args.out,
         scope=None if args.all else chosen[0],
         fmt=args.format,
-        period=args.period,
+        period=_label("--period", args.period),
     )
     print(outcome.summary())
     return 0 if outcome.ok else 1
@@ -207,8 +228,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     outcome = submit(
         warehouse=_warehouse(args),
-        provider=args.provider,
-        period=args.period,
+        provider=_label("--provider", args.provider) or "",
+        period=_label("--period", args.period),
         data_dir=args.data,
         out=args.out,
     )

@@ -44,25 +44,52 @@ CSV_SAFETY_NOTE = (
 )
 
 
+# Characters that hide or reorder text: C0 controls other than tab, line feed and carriage
+# return (a NUL byte ends a string in many programs), DEL and the C1 controls, and Unicode's
+# direction embeddings, overrides and isolates (U+202E shows "Riverside" for "edisreviR").
+# Validation refuses them in input values; every CSV the tool writes shows any that reach
+# it as a visible escape, `<U+202E>`.
+HIDING_CHARACTERS = (
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+_HIDING = re.compile(HIDING_CHARACTERS)
+
+
+def shown_escaped(value: str) -> str:
+    """`value` with each character that hides or reorders text written `<U+XXXX>`."""
+    return _HIDING.sub(lambda found: f"<U+{ord(found.group()):04X}>", value)
+
+
 # ---------------------------------------------------------------- spreadsheet-safe CSV
 def safe_cell(value: str) -> str:
     """`value` as a CSV cell no spreadsheet runs as a formula: a cell that would start one
-    gets a leading apostrophe (OWASP), which spreadsheets show as text and do not display."""
+    gets a leading apostrophe (OWASP), which spreadsheets show as text and do not display;
+    a character that hides or reorders text is shown as `<U+XXXX>`."""
+    value = shown_escaped(value)
     if re.match(_FORMULA_CELL, value) and not re.match(_PLAIN_NUMBER, value):
         return "'" + value
     return value
 
 
 def neutralise(text: pl.Expr) -> pl.Expr:
-    """`safe_cell` for a polars text column."""
+    """The formula part of `safe_cell` for a polars text column."""
     risky = text.str.contains(_FORMULA_CELL) & ~text.str.contains(_PLAIN_NUMBER)
     return pl.when(risky).then(pl.lit("'") + text).otherwise(text)
 
 
+def _escaped_column(column: pl.Series) -> pl.Series:
+    """`shown_escaped` over a text column, done only if some value needs it (rare)."""
+    if not column.str.contains(HIDING_CHARACTERS).fill_null(False).any():
+        return column
+    return column.map_elements(shown_escaped, return_dtype=pl.String, skip_nulls=True)
+
+
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text column of `frame` neutralised; numbers, dates and booleans as they are."""
+    """Every text column of `frame` made safe (`safe_cell`); numbers, dates and booleans as
+    they are."""
     text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     if text_columns:
+        frame = frame.with_columns(_escaped_column(frame.get_column(name)) for name in text_columns)
         frame = frame.with_columns(neutralise(pl.col(name)).alias(name) for name in text_columns)
     headers = {name: safe_cell(name) for name in frame.columns if safe_cell(name) != name}
     return frame.rename(headers) if headers else frame

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from metrics_cli._pandera import pa
+from metrics_cli.files import HIDING_CHARACTERS
 
 SEXES = ("F", "M")
 AGE_BANDS = (
@@ -1038,6 +1039,12 @@ def _column_check(valid: Validity, rule: Rule) -> pa.Check:
     return pa.Check(check, name=rule.rule_id, error=rule.message)
 
 
+def _shows_as_written(text: pl.Expr) -> pl.Expr:
+    """No character that hides or reorders text (`files.HIDING_CHARACTERS`): a name with a
+    right-to-left override would print in reports other than as the file has it."""
+    return ~text.str.contains(HIDING_CHARACTERS)
+
+
 def _row_check(rule: RowRule, context: SchemaContext) -> pa.Check:
     def check(data: pa.PolarsData) -> pl.LazyFrame:
         return rule.test(data.lazyframe, context)
@@ -1079,6 +1086,14 @@ def dataset_schema(
             rule = Rule(f"{column}.{kind.rule}", kind.message.format(column=column), (column,))
             checks[column].append(_column_check(kind.valid, rule))
             rules[(column, rule.message)] = rule
+        hiding = Rule(
+            f"{column}.hidden_character",
+            f"{column} holds a character that hides or reorders text (a control character "
+            "such as a NUL byte or a Unicode direction override)",
+            (column,),
+        )
+        checks[column].append(_column_check(_shows_as_written, hiding))
+        rules[(column, hiding.message)] = hiding
     for row_rule in (*spec.all_rules(), *plausibility_rules(spec, context)):
         if not row_rule.applies(context):
             continue

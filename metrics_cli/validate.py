@@ -653,10 +653,17 @@ def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _
         return True
     errors = False
     seen: set[str] = set()
+    # a column named like one of the dataset's but for spaces around it (` census_date`)
+    spaced = {
+        c: c.strip(SPACE) for c in header if c != c.strip(SPACE) and c.strip(SPACE) in spec.columns
+    }
     for column in header:
-        if column in seen:
+        twice = column in seen or (column in spaced and spaced[column] in header)
+        if twice:
+            named = spaced.get(column, column)
+            also = f" (once as '{column}', with spaces around it)" if column in spaced else ""
             sink.file_error(
-                spec.name, file_name, "file_unreadable", f"column {column} appears twice"
+                spec.name, file_name, "file_unreadable", f"column {named} appears twice{also}"
             )
             errors = True
         seen.add(column)
@@ -665,14 +672,20 @@ def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _
             message = f"direct identifier: column {column} names people; the whole file is refused"
             sink.file_error(spec.name, file_name, "direct_identifier.name_column", message)
             errors = True
+    hints = {named: column for column, named in spaced.items()}
     missing = [c for c in spec.required_columns if c not in header]
     for column in missing:
         message = f"required column {column} is missing"
+        if column in hints:
+            message += f" (a column '{hints[column]}' has spaces around its name: remove them)"
         sink.file_error(spec.name, file_name, "required_column_missing", message)
         errors = True
     for column in header:
         if column not in spec.columns and not is_name_column(column):
-            message = f"column {column} is not part of {spec.name} and is ignored"
+            shown = f"'{column}'" if column != column.strip(SPACE) else column
+            message = f"column {shown} is not part of {spec.name} and is ignored"
+            if column in spaced and spaced[column] not in header:
+                message += f" (remove the spaces around its name to read it as {spaced[column]})"
             sink.warnings.append(f"{file_name}: {message}")
             sink.result(spec.name, "extra_column", "warning", 0, message)
     return errors

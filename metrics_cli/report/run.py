@@ -9,6 +9,7 @@ already applied disclosure control and made every judgement; nothing here decide
 from __future__ import annotations
 
 import functools
+import hashlib
 import multiprocessing
 import os
 import re
@@ -102,9 +103,19 @@ class RenderOutcome:
 
 
 def report_filename(scope: tuple[str, str], fmt: str) -> str:
-    """`neighbourhood_N01.pdf`; characters unsafe in file names become `_`."""
+    """`neighbourhood_N01.pdf`. A code that is not safe as it stands in a file name (a `/`,
+    `..` alone, spaces, letters outside ASCII, more than 64 characters) has those characters
+    made `_`, is cut to 64 and gets the start of its sha256, so two codes never share a
+    file (`N/1` and `N_1`) and no name is too long for the file system."""
     kind, code = scope
-    return f"{kind}_{re.sub(r'[^A-Za-z0-9_.-]', '_', code)}.{fmt}"
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", code)
+    if safe != code or len(code) > _LONGEST_CODE or not safe.strip("."):
+        digest = hashlib.sha256(code.encode("utf-8")).hexdigest()[:8]
+        safe = f"{safe[:_LONGEST_CODE]}-{digest}"
+    return f"{kind}_{safe}.{fmt}"
+
+
+_LONGEST_CODE = 64
 
 
 # ---------------------------------------------------------------- rendering

@@ -1,0 +1,133 @@
+"""Issue 14, third round: more inputs a careless or hostile user might give (docs/safety.md,
+"Tried in the third round"). Each test failed before its fix."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from test_validate_files import catalogue, counts, inputs, organisation, write
+
+from metrics_cli.cli import main
+from metrics_cli.files import csv_bytes, safe_cell
+from metrics_cli.report.run import report_filename
+from metrics_cli.validate import ValidationReport, validate_directory
+
+TODAY = date(2025, 6, 15)
+HIDING = (
+    "holds a character that hides or reorders text (a control character such as a NUL "
+    "byte or a Unicode direction override)"
+)
+
+
+def validate(tmp_path: Path, data: Path) -> ValidationReport:
+    return validate_directory(data, tmp_path / "out", catalogue=catalogue(tmp_path), today=TODAY)
+
+
+def test_a_direction_override_or_a_nul_byte_in_a_name_is_refused_and_shown_escaped(
+    tmp_path: Path,
+) -> None:
+    """Before: `St Anne's \\u202eedisreviR` loaded, and printed as "St Anne's Riverside" in
+    reports; a NUL byte went into the warehouse and the published CSV."""
+    data = inputs(tmp_path)
+    spoofed = {**organisation("A81001"), "neighbourhood_name": "North \u202ehtuoS"}
+    nul = {**organisation("A81002", "U07032"), "practice_name": "The\x00 Surgery"}
+    write(data, "organisations", [spoofed, nul])
+
+    report = validate(tmp_path, data)
+
+    assert counts(report, "organisations") == (2, 0, 2, False)
+    problems = (tmp_path / "out" / "problems.csv").read_text(encoding="utf-8").splitlines()
+    assert problems[1:3] == [
+        f"organisations.csv,1,neighbourhood_name,North <U+202E>htuoS,neighbourhood_name {HIDING}",
+        f"organisations.csv,2,practice_name,The<U+0000> Surgery,practice_name {HIDING}",
+    ]
+    quarantined = (tmp_path / "out" / "quarantine" / "organisations.csv").read_bytes()
+    assert b"\x00" not in quarantined and "\u202e".encode() not in quarantined
+    assert b"North <U+202E>htuoS" in quarantined
+
+
+def test_tabs_and_new_lines_in_free_text_are_not_hiding_characters() -> None:
+    assert safe_cell("line one\nline two\tend") == "line one\nline two\tend"
+    assert safe_cell("=\u2067x") == "'=<U+2067>x"
+    assert csv_bytes(__import__("polars").DataFrame({"a": ["\x1bx", None]})) == b"a\n<U+001B>x\n\n"
+
+
+def test_a_column_named_with_spaces_around_it_is_explained(tmp_path: Path) -> None:
+    """Before: "required column icb_name is missing" and "column  icb_name is not part of
+    organisations and is ignored", with nothing to say the two are one column."""
+    data = inputs(tmp_path)
+    row = organisation("A81001")
+    row[" icb_name"] = row.pop("icb_name")
+    write(data, "organisations", [row])
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == [
+        "organisations.csv: required column icb_name is missing "
+        "(a column ' icb_name' has spaces around its name: remove them)"
+    ]
+    assert report.warnings[0] == (
+        "organisations.csv: column ' icb_name' is not part of organisations and is ignored "
+        "(remove the spaces around its name to read it as icb_name)"
+    )
+
+
+def test_a_column_given_twice_once_with_spaces_around_it_refuses_the_file(
+    tmp_path: Path,
+) -> None:
+    """Before: the file loaded from one of the two, the other ignored with a warning."""
+    data = inputs(tmp_path)
+    row = {**organisation("A81001"), "icb_name ": "Another ICB"}
+    write(data, "organisations", [row])
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == [
+        "organisations.csv: column icb_name appears twice (once as 'icb_name ', with spaces "
+        "around it)"
+    ]
+    assert counts(report, "organisations") == (1, 0, 1, True)
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("N01", "neighbourhood_N01.pdf"),
+        ("N_1", "neighbourhood_N_1.pdf"),
+        ("N/1", "neighbourhood_N_1-8c073a9d.pdf"),
+        ("..", "neighbourhood_..-5ec1f7e7.pdf"),
+        ("../../etc/passwd", "neighbourhood_.._.._etc_passwd-3754d6cb.pdf"),
+        ("x" * 300, f"neighbourhood_{'x' * 64}-0d4e2ca9.pdf"),
+    ],
+)
+def test_report_file_names_are_safe_distinct_and_short(code: str, name: str) -> None:
+    """Before: `N/1` and `N_1` both wrote `neighbourhood_N_1.pdf` (the later replaced the
+    earlier within one `--all`), and a 300-character code failed: file name too long."""
+    assert report_filename(("neighbourhood", code), "pdf") == name
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("", "--period is empty; give a code or label"),
+        ("2025\u202e03", "--period '2025<U+202E>03' is not a code or label the warehouse could hold"),
+        ("20\t25", "--period '20\\t25' is not a code or label the warehouse could hold"),
+        ("9" * 500, f"--period '{'9' * 40}...' is not a code or label the warehouse could hold"),
+    ],
+)
+def test_odd_period_labels_are_one_short_sentence(
+    given: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: a 5,000-character --period was echoed whole, and one ending in a new line
+    split the message over two lines."""
+    import duckdb
+
+    warehouse = tmp_path / "w.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    arguments = ["report", "--icb", "Q1", "--period", given, "--warehouse", str(warehouse)]
+    assert main([*arguments, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"nbhd: {said}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
