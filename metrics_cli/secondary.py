@@ -93,6 +93,10 @@ CANDIDATES = 2
 """Moves kept per dimension before cubes are formed, in the first two rounds."""
 WIDER = 5
 """Moves kept per dimension in the third round, for the counts the first two left."""
+WIDEST = 12
+"""Moves kept per dimension in the last round. A bound, not every move: a target holding
+every practice has a move per practice, so every move of every such target would grow with
+the square of the table (the cubes, as products of the moves, faster still)."""
 BATCH_COMBOS = 20_000
 """Cube choices evaluated together: each touches tens of cells, so a batch holds about a
 million touched cells (the peak memory of secondary suppression is set by this, not by the
@@ -215,7 +219,7 @@ def secondary_suppression(
         if not batch.is_empty():
             unprotected = _protect(batch, table, moves, suppressed, row_cost, CANDIDATES, False)
             left = pl.concat([left, unprotected])
-    for keep, escalate in ((WIDER, False), (WIDER, True), (None, True)):
+    for keep, escalate in ((WIDER, False), (WIDER, True), (WIDEST, True)):
         if not left.is_empty():
             left = _protect(left, table, moves, suppressed, row_cost, keep, escalate)
     if not left.is_empty():
