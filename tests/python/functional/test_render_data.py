@@ -6,6 +6,7 @@ models/marts/_judgements.yml; here they are read as the snapshot holds them."""
 
 from __future__ import annotations
 
+import csv
 import sys
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: report_snapshot
 
-from report_snapshot import load_snapshot
+from report_snapshot import SNAPSHOT, load_snapshot
 
 from metrics_cli import disclosure, report
 from metrics_cli.report.figures import list_scopes, load_disclosed_metric_values, resolve_period
@@ -88,6 +89,23 @@ def test_default_period_is_the_latest_month(warehouse: Path) -> None:
             ("place", "E06900001"),
             ("icb", "Q9A"),
         ]
+
+
+def test_the_snapshot_loads_with_the_builds_columns_and_types(warehouse: Path) -> None:
+    """Every relation of schema.csv loads with exactly its columns, in order, and types."""
+    with (SNAPSHOT / "schema.csv").open(newline="", encoding="utf-8") as handle:
+        expected = [(r["relation"], r["column"], r["type"]) for r in csv.DictReader(handle)]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = con.execute(
+            "select table_schema || '.' || table_name, column_name, data_type "
+            "from information_schema.columns order by table_schema <> 'main', ordinal_position"
+        ).fetchall()
+    for relation in dict.fromkeys(r for r, _, _ in expected):
+        assert [c for c in loaded if c[0] == relation] == [
+            c for c in expected if c[0] == relation
+        ], relation
+    assert ("main.disclosed_metric_values", "period_start", "DATE") in loaded
+    assert ("main.disclosed_metric_values", "is_suppressed", "BOOLEAN") in loaded
 
 
 def test_connection_is_read_only(warehouse: Path) -> None:

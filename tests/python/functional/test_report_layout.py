@@ -24,7 +24,7 @@ from metrics_cli.warehouse import open_warehouse
 pytestmark = pytest.mark.slow
 
 
-def test_no_table_cell_overprints_another(tiny_warehouse: Path, tmp_path: Path) -> None:
+def test_every_report_is_laid_out_without_faults(tiny_warehouse: Path, tmp_path: Path) -> None:
     findings = LayoutFindings()
     with open_warehouse(tiny_warehouse) as wh:
         period = resolve_period(wh, None)
@@ -44,7 +44,6 @@ def test_no_table_cell_overprints_another(tiny_warehouse: Path, tmp_path: Path) 
     # every page but the last reaches at least a third of the way down (sections run on
     # rather than each starting a page; print.css)
     assert findings.sparse_pages == []
-    assert all(len(fills) <= 12 for fills in findings.fills.values()), findings.fills
 
 
 def test_the_check_finds_an_overprinted_cell_and_a_contradictory_row(tmp_path: Path) -> None:
