@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -218,6 +219,30 @@ def nhs_numbers_in(values: pl.Series) -> pl.Series:
     found = numbers.filter(is_nhs_number(pl.col("number"))).get_column("row").unique()
     flags = frame.select(pl.col("row").is_in(found.implode()).alias(values.name))
     return flags.to_series()
+
+
+# An NHS number split over two neighbouring cells at one of its own group boundaries, the
+# first part grouped as NHS numbers are written: `943 476` | `5919` or `943` | `476 5919`.
+_SPLIT_BEFORE_LAST = (rf"^\s*\d{{3}}{_DIGIT_SEPARATOR}\d{{3}}\s*$", r"^\s*\d{4}\s*$")
+_SPLIT_AFTER_FIRST = (r"^\s*\d{3}\s*$", rf"^\s*\d{{3}}{_DIGIT_SEPARATOR}\d{{4}}\s*$")
+
+
+def nhs_number_split(first: pl.Expr, second: pl.Expr) -> pl.Expr:
+    """True where two neighbouring cells hold a valid NHS number between them, split at a
+    group boundary with the grouping showing (`943 476` and `5919`, or `943` and
+    `476 5919`). Unspaced parts (`943476` and `5919`) are not matched: a six-digit code
+    beside a four-digit count would pass the check digit one time in eleven."""
+    joined = (first + second).str.replace_all(r"\D", "")
+    return (split_shaped(first, second) & is_nhs_number(joined)).fill_null(False)
+
+
+def split_shaped(first: pl.Expr, second: pl.Expr) -> pl.Expr:
+    """Two cells shaped like an NHS number split at a group boundary (`nhs_number_split`),
+    whatever its check digit."""
+    shaped = pl.lit(False)
+    for before, after in (_SPLIT_BEFORE_LAST, _SPLIT_AFTER_FIRST):
+        shaped = shaped | (first.str.contains(before) & second.str.contains(after))
+    return shaped.fill_null(False)
 
 
 def nhs_numbers_in_amounts(values: pl.Series) -> pl.Series:
@@ -1024,6 +1049,10 @@ NHS_NUMBER_RULE = Rule(
     "direct identifier: a valid NHS number (the whole file is refused)",
     identifier=True,
 )
+SPLIT_NHS_NUMBER_MESSAGE = (
+    "direct identifier: a valid NHS number split across two neighbouring columns "
+    "(the whole file is refused)"
+)
 POSTCODE_RULE = Rule(
     "direct_identifier.postcode",
     "direct identifier: a full postcode in a patient-level file (the whole file is refused)",
@@ -1062,6 +1091,40 @@ def _identifier_check(found: Callable[[pl.Series], pl.Series], rule: Rule) -> pa
     return pa.Check(check, name=rule.rule_id, error=rule.message)
 
 
+@dataclass
+class _SplitShapes:
+    """Which neighbouring column pairs of a batch hold a row shaped like a split NHS number:
+    worked out for every pair in one query the first time a batch is checked, so that the
+    check digit (ten times the cost of the shape) is computed only for such pairs (rare)."""
+
+    pairs: tuple[tuple[str, str], ...]
+    batch: pl.LazyFrame | None = None
+    shaped: frozenset[tuple[str, str]] = frozenset()
+
+    def of(self, batch: pl.LazyFrame) -> frozenset[tuple[str, str]]:
+        if batch is not self.batch:
+            tests = [split_shaped(pl.col(a), pl.col(b)).any() for a, b in self.pairs]
+            found = batch.select(*(t.alias(str(i)) for i, t in enumerate(tests))).collect()
+            self.batch = batch
+            self.shaped = frozenset(
+                pair for pair, hit in zip(self.pairs, found.row(0), strict=True) if hit
+            )
+        return self.shaped
+
+
+def _split_check(second: str, shapes: _SplitShapes, rule: Rule) -> pa.Check:
+    """Passes rows where the column and the one after it (`second`) hold no NHS number
+    split between them (`nhs_number_split`)."""
+
+    def check(data: pa.PolarsData) -> pl.LazyFrame:
+        if (data.key, second) not in shapes.of(data.lazyframe):
+            return data.lazyframe.select(pl.repeat(True, pl.len()).alias("ok"))
+        found = nhs_number_split(pl.col(data.key), pl.col(second))
+        return data.lazyframe.select((~found).alias("ok"))
+
+    return pa.Check(check, name=rule.rule_id, error=rule.message)
+
+
 def postcodes_in(values: pl.Series) -> pl.Series:
     """True where a text holds a full postcode (`is_full_postcode`)."""
     return values.to_frame("text").select(is_full_postcode(pl.col("text"))).to_series()
@@ -1086,6 +1149,8 @@ def dataset_schema(
             rule = Rule(f"{column}.{kind.rule}", kind.message.format(column=column), (column,))
             checks[column].append(_column_check(kind.valid, rule))
             rules[(column, rule.message)] = rule
+        if kind.valid is not None:
+            continue  # a date, number or listed code: its own rule refuses any other text
         hiding = Rule(
             f"{column}.hidden_character",
             f"{column} holds a character that hides or reorders text (a control character "
@@ -1114,6 +1179,14 @@ def dataset_schema(
         if spec.patient_level:
             checks[column].append(_identifier_check(postcodes_in, POSTCODE_RULE))
             rules[(column, POSTCODE_RULE.message)] = POSTCODE_RULE
+    # a column named twice makes the file refused before its rows are read
+    shapes = _SplitShapes(tuple((a, b) for a, b in itertools.pairwise(header) if a != b))
+    for first, second in shapes.pairs:
+        split = Rule(
+            "direct_identifier.nhs_number_split", SPLIT_NHS_NUMBER_MESSAGE, (first, second), True
+        )
+        checks[first].append(_split_check(second, shapes, split))
+        rules[(first, split.message)] = split
     columns = {
         column: pa.Column(
             pl.String,

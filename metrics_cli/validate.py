@@ -615,9 +615,9 @@ def _check_chunk(
     for rule_id, message, count in per_rule.group_by("rule_id", "message").len().iter_rows():
         progress.rule_rows[rule_id] += count
         progress.rule_messages[rule_id] = message
-    identifiers = described.filter(pl.col("identifier")).unique(["rule_id", "column", "position"])
-    for rule_id, column, count in identifiers.group_by("rule_id", "column").len().iter_rows():
-        progress.identifier_rows[(rule_id, column)] += count
+    identifiers = described.filter(pl.col("identifier")).unique(["rule_id", "shown", "position"])
+    for rule_id, shown, count in identifiers.group_by("rule_id", "shown").len().iter_rows():
+        progress.identifier_rows[(rule_id, shown)] += count
     orphan_rule = f"{spec.practice_column}.in_organisations"
     orphan = described.filter(pl.col("rule_id") == orphan_rule)
     for code, count in orphan.group_by("value").len().iter_rows():
@@ -637,6 +637,14 @@ def _check_chunk(
         outputs.hold(_quarantine_frame(indexed, header, reasons))
     progress.rows_loaded += passing.height
     progress.rows_quarantined += reasons.height
+
+
+# how each identifier rule's finds are summed up in the file-level error
+_IDENTIFIERS_FOUND = {
+    "direct_identifier.nhs_number": "NHS numbers in column {}",
+    "direct_identifier.postcode": "full postcodes in column {}",
+    "direct_identifier.nhs_number_split": "NHS numbers split across columns {} and {}",
+}
 
 
 def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _Sink) -> bool:
@@ -759,8 +767,7 @@ def _validate_file(
     if progress.identifier_rows:
         outputs.discard()
         found = ", ".join(
-            f"{'NHS numbers' if rule.endswith('nhs_number') else 'full postcodes'} "
-            f"in column {column} ({count} rows)"
+            f"{_IDENTIFIERS_FOUND[rule].format(*column.split('+'))} ({count} rows)"
             for (rule, column), count in sorted(progress.identifier_rows.items())
         )
         message = f"direct identifiers found: {found}; the whole file is refused"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_validate_files import catalogue, counts, inputs, organisation, write
+from test_validate_files import catalogue, counts, encounter, inputs, organisation, write
 
 from metrics_cli.cli import main
 from metrics_cli.files import csv_bytes, safe_cell
@@ -133,3 +133,54 @@ def test_odd_period_labels_are_one_short_sentence(
     err = capsys.readouterr().err
     assert err == f"nbhd: {said}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("943 476", "5919"), ("943", "476 5919"), ("943-476", "5919"), (" 943 ", "476-5919")],
+)
+def test_an_nhs_number_split_across_two_neighbouring_columns_refuses_the_file(
+    first: str, second: str, tmp_path: Path
+) -> None:
+    """Before: not detected (the second round left it). The grouping NHS numbers are
+    written in shows the split, and the check digit must be right."""
+    data = inputs(tmp_path)
+    rows = [encounter(1, notes="seen", more="twice"), encounter(2, notes=first, more=second)]
+    write(data, "gp_encounters", rows)
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == [
+        "gp_encounters.csv: direct identifiers found: NHS numbers split across columns notes "
+        "and more (1 rows); the whole file is refused"
+    ]
+    assert counts(report, "gp_encounters") == (2, 0, 2, True)
+    problems = (tmp_path / "out" / "problems.csv").read_text(encoding="utf-8")
+    assert (
+        "gp_encounters.csv,2,notes+more,[withheld: direct identifier],direct identifier: a "
+        "valid NHS number split across two neighbouring columns (the whole file is refused)"
+    ) in problems
+    assert "5919" not in problems
+    assert not (tmp_path / "out" / "quarantine" / "gp_encounters.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("943476", "5919"),  # unspaced: a six-digit code beside a four-digit count
+        ("943 476", "5918"),  # the check digit is wrong
+        ("943 476", "59190"),  # eleven digits
+        ("123 456", "7890"),  # shaped, but not a valid number
+        ("943 476", None),
+    ],
+)
+def test_neighbouring_numbers_that_are_not_a_split_nhs_number_load(
+    first: str, second: str | None, tmp_path: Path
+) -> None:
+    data = inputs(tmp_path)
+    write(data, "gp_encounters", [encounter(1, notes=first, more=second)])
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == []
+    assert counts(report, "gp_encounters") == (1, 1, 0, False)
