@@ -132,10 +132,12 @@ def build(
             with file_lock(work / WORK_LOCK):
                 return _build_in(work, data_dir, warehouse, dbt_vars, target)
         except Signalled as stopped:
-            raise BuildStopped(
+            error = BuildStopped(
                 f"the build was stopped ({stopped}); its temporary directory was removed "
                 "and the previous warehouse is untouched"
-            ) from None
+            )
+            error.exit_code = 128 + signal.Signals[str(stopped)].value  # 143, or 129 (SIGHUP)
+            raise error from None
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

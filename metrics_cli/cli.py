@@ -22,9 +22,9 @@ from metrics_cli.files import (
     is_disk_full,
     missing_directories,
     output_lock,
+    printable,
     received_signal,
     remove_empty_directories,
-    shown_escaped,
     stopped_by_signals,
 )
 from metrics_cli.settings import load_settings
@@ -119,11 +119,8 @@ def _label(option: str, value: str | None) -> str | None:
     label = value.strip()
     if not label:
         raise UsageError(f"{option} is empty; give a code or label")
-    hides = shown_escaped(label) != label or any(c in "\t\n\r" for c in label)
-    if hides or len(label) > _LONGEST_LABEL:
-        shown = "".join(
-            {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(c, c) for c in shown_escaped(label[:40])
-        ) + ("..." if len(label) > 40 else "")
+    if printable(label) != label or len(label) > _LONGEST_LABEL:
+        shown = printable(label[:40]) + ("..." if len(label) > 40 else "")
         raise UsageError(f"{option} '{shown}' is not a code or label the warehouse could hold")
     return label
 

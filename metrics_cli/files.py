@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -58,6 +59,13 @@ _HIDING = re.compile(HIDING_CHARACTERS)
 def shown_escaped(value: str) -> str:
     """`value` with each character that hides or reorders text written `<U+XXXX>`."""
     return _HIDING.sub(lambda found: f"<U+{ord(found.group()):04X}>", value)
+
+
+def printable(text: str) -> str:
+    """`text` as one line of a message: `shown_escaped`, and tabs and line ends as `\\t`,
+    `\\n`, `\\r` (a column name or an argument may hold them)."""
+    escapes = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    return "".join(escapes.get(c, c) for c in shown_escaped(text))
 
 
 # ---------------------------------------------------------------- spreadsheet-safe CSV
@@ -228,17 +236,45 @@ def replace_owned_directory(
     directory goes."""
     check_replaceable(out, written_by, option)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.nbhd-new-{uuid.uuid4().hex}"
+    sweep_stale_staging(out)
+    staging = out.parent / f".{out.name}{_NEW}{uuid.uuid4().hex}"
     staging.mkdir()
     try:
-        write(staging)
-        content = {"written_by": written_by, **(manifest or {})}
-        (staging / MANIFEST).write_text(
-            json.dumps(content, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-        )
-        swap_directory(staging, out)
+        with file_lock(staging / _STAGING_LOCK):
+            write(staging)
+            content = {"written_by": written_by, **(manifest or {})}
+            (staging / MANIFEST).write_text(
+                json.dumps(content, indent=2, sort_keys=True, default=str) + "\n",
+                encoding="utf-8",
+            )
+            (staging / _STAGING_LOCK).unlink()  # held until the block ends; not part of out
+            swap_directory(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+_NEW = ".nbhd-new-"
+_OLD = ".nbhd-old-"
+_STAGING_LOCK = ".nbhd-staging-lock"
+
+
+def sweep_stale_staging(out: Path) -> list[Path]:
+    """Remove what a run writing `out` killed outright (SIGKILL, a power cut) left beside
+    it: its staging directory `.<out>.nbhd-new-*` (validated Parquet, patient-level rows
+    among them) whose lock no process holds, and an old copy `.<out>.nbhd-old-*` that a
+    swap had moved aside (the new one was already in place)."""
+    swept = []
+    for prefix in (_NEW, _OLD):
+        for stale in out.parent.glob(f".{glob.escape(out.name)}{prefix}*"):
+            if not stale.is_dir() or stale.is_symlink():
+                continue
+            if prefix == _NEW and (stale / _STAGING_LOCK).exists() and is_locked(
+                stale / _STAGING_LOCK
+            ):
+                continue
+            shutil.rmtree(stale, ignore_errors=True)
+            swept.append(stale)
+    return swept
 
 
 def recorded_files(directory: Path, written_by: str) -> dict[str, dict[str, object]]:
@@ -275,7 +311,7 @@ def swap_directory(staging: Path, out: Path) -> None:
     if not out.exists():
         os.replace(staging, out)
         return
-    retired = out.parent / f".{out.name}.nbhd-old-{os.getpid()}-{time.time_ns()}"
+    retired = out.parent / f".{out.name}{_OLD}{os.getpid()}-{time.time_ns()}"
     os.replace(out, retired)
     try:
         os.replace(staging, out)
@@ -500,7 +536,7 @@ def received_signal() -> str | None:
 
 @contextmanager
 def stopped_by_signals() -> Iterator[None]:
-    """While the block runs, SIGTERM raises `Signalled` (SIGINT already raises
+    """While the block runs, SIGTERM and SIGHUP raise `Signalled` (SIGINT already raises
     KeyboardInterrupt), so clean-up code runs; `timeout` and schedulers stop jobs with
     SIGTERM. DuckDB checks for Python signals while it executes, so a query stops too."""
     if threading.current_thread() is not threading.main_thread():
@@ -511,11 +547,19 @@ def stopped_by_signals() -> Iterator[None]:
         _RECEIVED.append(signal.Signals(signum).name)
         raise Signalled(signal.Signals(signum).name)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # SIGHUP: the terminal the command ran in was closed; one ignored (`nohup nbhd build`)
+    # stays ignored
+    stopping = [
+        signum
+        for signum in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    ]
+    previous = {signum: signal.signal(signum, stop) for signum in stopping}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def file_sha256(path: Path) -> str:

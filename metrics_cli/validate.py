@@ -34,6 +34,7 @@ from metrics_cli.files import (
     check_replaceable,
     csv_bytes,
     is_disk_full,
+    printable,
     replace_owned_directory,
     safe_row,
     write_csv,
@@ -670,14 +671,16 @@ def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _
         if twice:
             named = spaced.get(column, column)
             also = f" (once as '{column}', with spaces around it)" if column in spaced else ""
-            sink.file_error(
-                spec.name, file_name, "file_unreadable", f"column {named} appears twice{also}"
-            )
+            message = f"column {printable(named)} appears twice{printable(also)}"
+            sink.file_error(spec.name, file_name, "file_unreadable", message)
             errors = True
         seen.add(column)
     for column in header:
         if is_name_column(column):
-            message = f"direct identifier: column {column} names people; the whole file is refused"
+            message = (
+                f"direct identifier: column {printable(column)} names people; "
+                "the whole file is refused"
+            )
             sink.file_error(spec.name, file_name, "direct_identifier.name_column", message)
             errors = True
     hints = {named: column for column, named in spaced.items()}
@@ -685,12 +688,14 @@ def _header_errors(spec: DatasetSpec, header: list[str], file_name: str, sink: _
     for column in missing:
         message = f"required column {column} is missing"
         if column in hints:
-            message += f" (a column '{hints[column]}' has spaces around its name: remove them)"
+            message += (
+                f" (a column '{printable(hints[column])}' has spaces around its name: remove them)"
+            )
         sink.file_error(spec.name, file_name, "required_column_missing", message)
         errors = True
     for column in header:
         if column not in spec.columns and not is_name_column(column):
-            shown = f"'{column}'" if column != column.strip(SPACE) else column
+            shown = f"'{printable(column)}'" if column != column.strip(SPACE) else printable(column)
             message = f"column {shown} is not part of {spec.name} and is ignored"
             if column in spaced and spaced[column] not in header:
                 message += f" (remove the spaces around its name to read it as {spaced[column]})"
@@ -813,7 +818,7 @@ def _named_like_a_dataset(path: Path) -> tuple[str, str | None] | None:
         return dataset, "it is not a regular file (a pipe, socket or device)"
     if lower in (".csv", ".parquet"):
         return dataset, (
-            f"the extension must be lower-case .csv or .parquet; rename it {dataset}{lower}"
+            f"dataset file names are lower-case, extension too; rename it {dataset}{lower}"
         )
     for compressed in _COMPRESSED:
         inner = lower.removesuffix(compressed)
@@ -829,7 +834,7 @@ def _shown_name(name: str) -> str:
     """A file name as it may be reported: one holding an NHS number or a full postcode
     (`notes 943 476 5919.csv`) is withheld, as a value would be."""
     held = nhs_numbers_in(pl.Series([name])) | postcodes_in(pl.Series([name]))
-    return f"a file named {WITHHELD}" if held[0] else name
+    return f"a file named {WITHHELD}" if held[0] else printable(name)
 
 
 def _input_files(data_dir: Path, sink: _Sink) -> tuple[dict[str, list[Path]], dict[str, str]]:

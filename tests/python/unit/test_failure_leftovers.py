@@ -135,3 +135,31 @@ def test_ctrl_c_gives_the_shells_exit_code_and_one_sentence(
         assert main(arguments) == code
         assert one_sentence(capsys) == "nbhd: stopped by SIGINT; temporary files were removed\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # its empty --out gone
+
+
+def test_a_closed_terminal_stops_a_command_cleanly_unless_it_was_nohup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: SIGHUP (the terminal closed) killed the command at once, its staging
+    directory (patient-level Parquet) left beside --out."""
+    import os
+    import signal
+
+    def hung_up(args: argparse.Namespace) -> int:
+        (tmp_path / "out").mkdir()
+        os.kill(os.getpid(), signal.SIGHUP)
+        return 0
+
+    monkeypatch.setattr("metrics_cli.cli.cmd_validate", hung_up)
+    data = tmp_path / "data"
+    data.mkdir()
+    arguments = ["validate", str(data), "--out", str(tmp_path / "out")]
+    assert main(arguments) == 129
+    assert one_sentence(capsys) == "nbhd: stopped by SIGHUP; temporary files were removed\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as `nohup nbhd ...` starts it
+    try:
+        assert main(arguments) == 0
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -261,7 +261,9 @@ def test_a_count_above_the_practice_list_size_is_quarantined(tmp_path: Path) -> 
     ("make", "message"),
     [
         (lambda d: (d / "spend.CSV").write_text("x\n"),
-         "spend.CSV: the extension must be lower-case .csv or .parquet; rename it spend.csv"),
+         "spend.CSV: dataset file names are lower-case, extension too; rename it spend.csv"),
+        (lambda d: (d / "Spend.csv").write_text("x\n"),
+         "Spend.csv: dataset file names are lower-case, extension too; rename it spend.csv"),
         (lambda d: (d / "spend.csv.gz").write_bytes(b"\x1f\x8b"),
          "spend.csv.gz: compressed files are not read; decompress it to spend.csv"),
         (lambda d: (d / "spend.csv").mkdir(),
@@ -271,7 +273,7 @@ def test_a_count_above_the_practice_list_size_is_quarantined(tmp_path: Path) -> 
         (lambda d: (d / "spend.parquet.zip").write_bytes(b"PK"),
          "spend.parquet.zip: compressed files are not read; decompress it to spend.parquet"),
     ],
-    ids=["upper-case", "gzip", "directory", "fifo", "zip"],
+    ids=["upper-case", "capital", "gzip", "directory", "fifo", "zip"],
 )  # fmt: skip
 def test_a_file_named_like_a_dataset_that_cannot_be_read_is_reported(
     tmp_path: Path, make: object, message: str

@@ -184,3 +184,42 @@ def test_neighbouring_numbers_that_are_not_a_split_nhs_number_load(
 
     assert report.file_errors == []
     assert counts(report, "gp_encounters") == (1, 1, 0, False)
+
+
+def test_column_and_file_names_are_printed_on_one_line_and_as_written(tmp_path: Path) -> None:
+    """Before: a column named `notes\\u202e` or `a<new line>b` was printed as it is, so a
+    warning could run over lines or show reordered text."""
+    data = inputs(tmp_path)
+    write(data, "gp_encounters", [encounter(1, **{"notes\u202e": "x", "a\nb": "y"})])
+    (data / "evil\u202egpj.csv").write_text("a\n1\n", encoding="utf-8")
+
+    report = validate(tmp_path, data)
+
+    assert report.warnings == [
+        "evil<U+202E>gpj.csv: not an input dataset name; ignored",
+        "gp_encounters.csv: column notes<U+202E> is not part of gp_encounters and is ignored",
+        "gp_encounters.csv: column a\\nb is not part of gp_encounters and is ignored",
+    ]
+
+
+def test_stale_staging_beside_an_output_is_swept_and_a_live_one_kept(tmp_path: Path) -> None:
+    """Before: a `nbhd validate` killed outright (SIGKILL, a power cut, a closed terminal)
+    left `.out.nbhd-new-*`, holding patient-level Parquet, beside `--out` for ever."""
+    from metrics_cli.files import file_lock
+
+    data = inputs(tmp_path)
+    killed = tmp_path / ".out.nbhd-new-0123"
+    killed.mkdir()
+    (killed / "gp_encounters.parquet").write_bytes(b"PAR1")
+    aside = tmp_path / ".out.nbhd-old-1-2"
+    aside.mkdir()
+    live = tmp_path / ".out.nbhd-new-4567"
+    live.mkdir()
+
+    with file_lock(live / ".nbhd-staging-lock"):
+        validate(tmp_path, data)
+        assert not killed.exists() and not aside.exists()
+        assert live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [
+        ".out.nbhd-new-4567"
+    ]
