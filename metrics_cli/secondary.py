@@ -568,7 +568,41 @@ class _Moves:
             (pl.col("reach") >= REACH)
             & (~pl.col("outer").is_in(country) | (pl.len().over("date", "gc") == 1))
         )
-        return self._leaves_outside(containers.filter(pl.col("reach") < REACH))
+        near = containers.filter(pl.col("reach") < REACH)
+        in_country = near.filter(pl.col("outer").is_in(country))
+        return pl.concat(
+            [
+                self._leaves_outside(near.filter(~pl.col("outer").is_in(country))),
+                self._leaves_of_neighbour(in_country),
+            ]
+        ).group_by("date", "gc", "y").agg(pl.col("reach").min())
+
+    def _leaves_of_neighbour(self, in_country: pl.DataFrame) -> pl.DataFrame:
+        """(date, gc, y, reach): for a geography sought across the country (an ICB against
+        the other ICBs), the leaves of one neighbour only, the next geography of its type
+        (in the order of their codes, the last wrapping to the first). Every other
+        geography of the country would make the candidates grow with the square of the
+        country's ICBs; a neighbour is as good a partner for a cube as any."""
+        typed = in_country.select("date", "gc", "reach").unique().join(self.gc_types, on="gc")
+        present = self.node_size.select("date", "gc").join(self.gc_types, on="gc")
+        following = (
+            present.sort("date", "geography_type", "gc")
+            .with_columns(
+                pl.col("gc").shift(-1).over("date", "geography_type").alias("next"),
+                pl.col("gc").first().over("date", "geography_type").alias("first"),
+            )
+            .select("date", "gc", pl.coalesce("next", "first").alias("neighbour"))
+        )
+        return (
+            typed.join(following, on=["date", "gc"])
+            .filter(pl.col("neighbour") != pl.col("gc"))
+            .join(
+                self.ancestors.rename({"gc": "neighbour", "leaf": "y"}),
+                on=["date", "neighbour"],
+            )
+            .join(self.ancestors.rename({"leaf": "y"}), on=["date", "gc", "y"], how="anti")
+            .select("date", "gc", "y", "reach")
+        )
 
     def _leaves_outside(self, containers: pl.DataFrame) -> pl.DataFrame:
         """(date, gc, y, reach): the leaves of `containers` outside gc, at their nearest reach."""
