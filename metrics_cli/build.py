@@ -48,6 +48,7 @@ from metrics_cli.files import (
     is_duckdb_file,
     is_locked,
     output_lock,
+    received_signal,
     replace_owned_directory,
     says_disk_full,
     stopped_by_signals,
@@ -496,6 +497,8 @@ def run_dbt(
     if isinstance(result.exception, Signalled | KeyboardInterrupt):
         # dbtRunner catches every exception; a signal must still stop the build.
         raise result.exception
+    if received_signal() is not None:  # raised in a model's thread: dbt reports failures
+        raise Signalled(received_signal())
     if result.success:
         return []
     failures = []

@@ -6,8 +6,12 @@ Exit codes: 0 success, 1 data problems found, 2 usage or environment error.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing.util
+import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -369,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"nbhd: {error}", file=sys.stderr)
-        return error.exit_code
+        return error.exit_code if received_signal() is None else _leave(error.exit_code)
     except OSError as error:
         # a path the checks above could not foresee (permissions, a full disk, a file
         # removed meanwhile): one sentence, exit 2 (an environment error)
@@ -394,7 +398,25 @@ def _stopped(signal_name: str) -> int:
     """A command stopped by ctrl-C (SIGINT) or SIGTERM: one sentence, and the shell's exit
     code for that signal (130, 143)."""
     print(f"nbhd: stopped by {signal_name}; temporary files were removed", file=sys.stderr)
-    return 128 + signal.Signals[signal_name].value
+    return _leave(128 + signal.Signals[signal_name].value)
+
+
+def _leave(code: int) -> int:
+    """The exit code of a command stopped by a signal. A library's threads (dbt's model
+    runners) may still be inside DuckDB then, and ending the interpreter while they are
+    aborts it (exit -6, C++ messages on stderr), so the process ends here, everything of
+    ours being cleaned up by now: multiprocessing's own exit step first (it releases the
+    semaphores dbt made, which its resource tracker would otherwise warn about). In-process
+    (tests), with no other thread, the code is returned."""
+    if threading.active_count() > 1:
+        exit_step = getattr(multiprocessing.util, "_exit_function", None)  # not typed
+        if exit_step is not None:
+            with contextlib.suppress(Exception):
+                exit_step()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _os_error(error: OSError) -> str:

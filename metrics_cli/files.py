@@ -536,12 +536,15 @@ def received_signal() -> str | None:
 
 @contextmanager
 def stopped_by_signals() -> Iterator[None]:
-    """While the block runs, SIGTERM and SIGHUP raise `Signalled` (SIGINT already raises
-    KeyboardInterrupt), so clean-up code runs; `timeout` and schedulers stop jobs with
+    """While the block runs, SIGINT (ctrl-C), SIGTERM and SIGHUP raise `Signalled`, so
+    clean-up code runs and every command stops the same way (a KeyboardInterrupt made dbt
+    print its traceback); `timeout` and schedulers stop jobs with
     SIGTERM. DuckDB checks for Python signals while it executes, so a query stops too."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+
+    _RECEIVED.clear()  # a signal handled by an earlier command of this process is over
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         _RECEIVED.append(signal.Signals(signum).name)
@@ -551,7 +554,7 @@ def stopped_by_signals() -> Iterator[None]:
     # stays ignored
     stopping = [
         signum
-        for signum in (signal.SIGTERM, signal.SIGHUP)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         if signal.getsignal(signum) is not signal.SIG_IGN
     ]
     previous = {signum: signal.signal(signum, stop) for signum in stopping}

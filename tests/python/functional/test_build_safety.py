@@ -238,3 +238,38 @@ def test_validate_stopped_by_sigterm_leaves_no_staging_directory(
     assert process.returncode == 128 + signal.SIGTERM, stderr
     assert stderr == b"nbhd: stopped by SIGTERM; temporary files were removed\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_build_stopped_while_dbt_runs_ends_cleanly_with_the_signals_code(
+    stop: signal.Signals, tiny_data: Path, tmp_path: Path
+) -> None:
+    """Issue 14, third round. Before: SIGTERM while dbt's threads ran DuckDB queries cleaned
+    up, then the interpreter aborted on exit (exit -6, "terminate called after throwing an
+    instance of ''" and nanobind's leaked-instance lines on stderr), or dbt's failures were
+    reported as a failed build (exit 1); ctrl-C gave exit 2."""
+    environment = {**os.environ, "NBHD_STATE_DIR": str(tmp_path / "state")}
+    warehouse = tmp_path / "w" / "w.duckdb"
+    command = [sys.executable, "-m", "metrics_cli.cli", "build", "--data", str(tiny_data)]
+    process = subprocess.Popen(
+        [*command, "--warehouse", str(warehouse)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (warehouse.parent / "dbt" / "target").is_dir():
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.1)
+    time.sleep(3)  # models and tests under way in dbt's threads
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 128 + stop, stderr
+    assert stderr.decode() == (
+        f"nbhd: the build was stopped ({stop.name}); its temporary directory was removed "
+        "and the previous warehouse is untouched\n"
+    )
+    assert not list(warehouse.parent.glob(".nbhd-build-*"))
+    assert not warehouse.exists()
