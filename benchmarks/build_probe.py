@@ -5,8 +5,11 @@
 Runs `metrics_cli.build.build` unchanged, with its three stages (`validate_directory`,
 `load_raw`, `run_dbt`) wrapped so that their start and end are recorded, while a thread
 samples the process's CPU time (all threads: DuckDB's included) and resident memory every
-0.1 s. The timeline (stage marks, samples, and where dbt left run_results.json and
-manifest.json) is written as JSON for `run.py` to split into stages and dbt model groups.
+0.1 s. A build runs dbt several times (before and after each wave of the Python stage), each
+time in the build's own work folder, which the build removes: after each invocation the
+probe keeps its run_results.json entries and the manifest. The timeline (stage marks,
+samples, and where the probe left every invocation's results, merged, and the manifest) is
+written as JSON for `run.py` to split into stages and dbt model groups.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import threading
 import time
@@ -80,6 +84,39 @@ def main(argv: list[str] | None = None) -> int:
 
         return wrapper
 
+    dbt_results: list[dict[str, Any]] = []
+    results_file = args.timeline.with_name("dbt-run-results.json")
+    manifest_file = args.timeline.with_name("dbt-manifest.json")
+
+    def keeping_results(function: Callable[..., Any]) -> Callable[..., Any]:
+        """`run_dbt(command, warehouse, dbt_vars, work)` that keeps what dbt left in work."""
+
+        def wrapper(*positional: Any, **keywords: Any) -> Any:
+            target = Path(positional[3] if len(positional) > 3 else keywords["work"]) / "target"
+            seen = _modified(target / "run_results.json")
+            try:
+                return function(*positional, **keywords)
+            finally:
+                results = target / "run_results.json"
+                if _modified(results) not in (None, seen):
+                    dbt_results.extend(json.loads(results.read_text()).get("results", []))
+                if (target / "manifest.json").is_file():
+                    shutil.copyfile(target / "manifest.json", manifest_file)
+
+        return wrapper
+
+    from metrics_cli import engines
+
+    if hasattr(engines, "run_wave"):  # the Python stage's waves, between dbt invocations
+        waves = iter(range(1, 100))
+        run_wave = engines.run_wave
+
+        def each_wave(*positional: Any, **keywords: Any) -> Any:
+            return timed(f"python wave {next(waves)}", run_wave)(*positional, **keywords)
+
+        engines.run_wave = each_wave
+    if hasattr(build_module, "run_dbt"):
+        build_module.run_dbt = keeping_results(build_module.run_dbt)
     for attribute, stage in STAGES.items():
         if hasattr(build_module, attribute):  # a stage renamed in build.py is timed as a whole
             setattr(build_module, attribute, timed(stage, getattr(build_module, attribute)))
@@ -95,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler.stopped.set()
     sampler.join()
     sampler.sample()
-    dbt_target = args.warehouse.resolve().parent / "dbt" / "target"
+    results_file.write_text(json.dumps({"results": dbt_results}))
     timeline = {
         "start": started,
         "end": time.time(),
@@ -104,12 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "marks": marks,
         "samples": sampler.samples,
-        "run_results": str(dbt_target / "run_results.json"),
-        "manifest": str(dbt_target / "manifest.json"),
+        "run_results": str(results_file),
+        "manifest": str(manifest_file),
         "exit_code": exit_code,
     }
     args.timeline.write_text(json.dumps(timeline))
     return exit_code
+
+
+def _modified(path: Path) -> int | None:
+    """When `path` was last written (None if absent)."""
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 if __name__ == "__main__":
