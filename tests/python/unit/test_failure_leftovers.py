@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 import pytest
+from test_output_safety import one_sentence
 
 from metrics_cli.build import build, reports_dir
 from metrics_cli.cli import main
@@ -17,12 +18,6 @@ from metrics_cli.files import (
     output_lock_file,
     remove_empty_directories,
 )
-
-
-def one_sentence(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
 
 
 def test_a_failed_validate_leaves_no_directory_it_created(

@@ -12,16 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_output_safety import one_sentence
 
 from metrics_cli.cli import main
 from metrics_cli.errors import UsageError
 from metrics_cli.report.run import owned_output
-
-
-def one_sentence(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err
 
 
 def denied(path: object) -> PermissionError:
@@ -55,31 +50,28 @@ def read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def test_validate_into_a_read_only_folder_is_one_sentence(
-    tmp_path: Path, read_only: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("command", "option", "name"),
+    [("validate", "--out", "out"), ("build", "--warehouse", "w.duckdb")],
+)
+def test_an_output_in_a_read_only_folder_is_one_sentence(
+    command: str,
+    option: str,
+    name: str,
+    tmp_path: Path,
+    read_only: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Before: "nbhd: Permission denied: .../read_only/.out.nbhd-lock", naming a hidden file."""
+    """Before: "nbhd: Permission denied: .../read_only/.out.nbhd-lock" (or `w.duckdb.lock`),
+    naming a hidden lock file."""
     data = tmp_path / "data"
     data.mkdir()
-    out = read_only / "out"
-    assert main(["validate", str(data), "--out", str(out)]) == 2
+    out = read_only / name
+    given = [str(data)] if command == "validate" else ["--data", str(data)]
+    assert main([command, *given, option, str(out)]) == 2
     assert one_sentence(capsys) == (
-        f"nbhd: --out {out} cannot be written (permission denied in {read_only}); "
+        f"nbhd: {option} {out} cannot be written (permission denied in {read_only}); "
         "choose a directory you may write to\n"
-    )
-    assert list(read_only.iterdir()) == []
-
-
-def test_a_build_into_a_read_only_folder_is_one_sentence(
-    tmp_path: Path, read_only: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    warehouse = read_only / "w.duckdb"
-    assert main(["build", "--data", str(data), "--warehouse", str(warehouse)]) == 2
-    assert one_sentence(capsys) == (
-        f"nbhd: --warehouse {warehouse} cannot be written (permission denied in "
-        f"{read_only}); choose a directory you may write to\n"
     )
     assert list(read_only.iterdir()) == []
 
