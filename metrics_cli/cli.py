@@ -360,7 +360,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `nbhd` console script."""
+    """Entry point of the `nbhd` console script (`argv` None: the process's own arguments;
+    tests pass theirs)."""
+    code = _main(argv)
+    if argv is None and _STOPPED:
+        _leave(code)
+    return code
+
+
+# whether the command was stopped by a signal (set by `_stopped`)
+_STOPPED: list[bool] = []
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    _STOPPED.clear()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -373,7 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"nbhd: {error}", file=sys.stderr)
-        return error.exit_code if received_signal() is None else _leave(error.exit_code)
+        if received_signal() is not None:
+            _STOPPED.append(True)
+        return error.exit_code
     except OSError as error:
         # a path the checks above could not foresee (permissions, a full disk, a file
         # removed meanwhile): one sentence, exit 2 (an environment error)
@@ -398,16 +413,17 @@ def _stopped(signal_name: str) -> int:
     """A command stopped by ctrl-C (SIGINT) or SIGTERM: one sentence, and the shell's exit
     code for that signal (130, 143)."""
     print(f"nbhd: stopped by {signal_name}; temporary files were removed", file=sys.stderr)
-    return _leave(128 + signal.Signals[signal_name].value)
+    _STOPPED.append(True)
+    return 128 + signal.Signals[signal_name].value
 
 
-def _leave(code: int) -> int:
-    """The exit code of a command stopped by a signal. A library's threads (dbt's model
-    runners) may still be inside DuckDB then, and ending the interpreter while they are
-    aborts it (exit -6, C++ messages on stderr), so the process ends here, everything of
-    ours being cleaned up by now: multiprocessing's own exit step first (it releases the
-    semaphores dbt made, which its resource tracker would otherwise warn about). In-process
-    (tests), with no other thread, the code is returned."""
+def _leave(code: int) -> None:
+    """End the `nbhd` process stopped by a signal now, with `code`, if a library's threads
+    (dbt's model runners) remain: they may still be inside DuckDB, and ending the
+    interpreter while they are aborts it (exit -6, C++ messages on stderr). Everything of
+    ours is cleaned up by now; multiprocessing's own exit step runs first (it releases the
+    semaphores dbt made, which its resource tracker would otherwise warn about). Only for
+    the command line itself: a caller of `main` in-process (tests) gets the code back."""
     if threading.active_count() > 1:
         exit_step = getattr(multiprocessing.util, "_exit_function", None)  # not typed
         if exit_step is not None:
@@ -416,7 +432,6 @@ def _leave(code: int) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-    return code
 
 
 def _os_error(error: OSError) -> str:

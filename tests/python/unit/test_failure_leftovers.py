@@ -158,3 +158,27 @@ def test_a_closed_terminal_stops_a_command_cleanly_unless_it_was_nohup(
         assert main(arguments) == 0
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_main_called_in_process_returns_its_code_whatever_threads_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line ends its own process at once after a signal when other threads
+    remain (dbt's, which may be inside DuckDB); a caller of `main` in-process never is."""
+    import threading
+
+    def interrupted(args: argparse.Namespace) -> int:
+        raise KeyboardInterrupt
+
+    release = threading.Event()
+    waiting = threading.Thread(target=release.wait)
+    waiting.start()
+    try:
+        monkeypatch.setattr("metrics_cli.cli.cmd_validate", interrupted)
+        (tmp_path / "data").mkdir()
+        arguments = ["validate", str(tmp_path / "data"), "--out", str(tmp_path / "out")]
+        assert main(arguments) == 130
+    finally:
+        release.set()
+        waiting.join()
+    assert one_sentence(capsys) == "nbhd: stopped by SIGINT; temporary files were removed\n"

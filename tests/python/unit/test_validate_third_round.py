@@ -223,3 +223,11 @@ def test_stale_staging_beside_an_output_is_swept_and_a_live_one_kept(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [
         ".out.nbhd-new-4567"
     ]
+
+
+def test_codes_and_labels_lose_the_spaces_and_line_end_around_them() -> None:
+    from metrics_cli.cli import _label
+
+    assert _label("--neighbourhood", " NBH0001 ") == "NBH0001"
+    assert _label("--period", "2025-03\n") == "2025-03"
+    assert _label("--period", None) is None
