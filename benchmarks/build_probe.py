@@ -105,16 +105,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return wrapper
 
+    from dataclasses import replace
+
     from metrics_cli import engines
 
-    if hasattr(engines, "run_wave"):  # the Python stage's waves, between dbt invocations
-        waves = iter(range(1, 100))
-        run_wave = engines.run_wave
-
-        def each_wave(*positional: Any, **keywords: Any) -> Any:
-            return timed(f"python wave {next(waves)}", run_wave)(*positional, **keywords)
-
-        engines.run_wave = each_wave
+    if hasattr(engines, "WAVES"):  # each step of the Python stage, between dbt invocations
+        engines.WAVES = tuple(
+            tuple(
+                replace(step, compute=timed(f"python {step.table}", step.compute)) for step in wave
+            )
+            for wave in engines.WAVES
+        )
     if hasattr(build_module, "run_dbt"):
         build_module.run_dbt = keeping_results(build_module.run_dbt)
     for attribute, stage in STAGES.items():

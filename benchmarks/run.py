@@ -209,7 +209,7 @@ def build_rows(timeline: Mapping[str, Any]) -> tuple[list[Row], list[dict[str, A
     samples = Timeline(timeline["samples"])
     rows: list[Row] = []
     marks = {m["stage"]: m for m in timeline["marks"] if "end" in m}
-    waves = sorted(stage for stage in marks if stage.startswith("python wave"))
+    waves = [m["stage"] for m in timeline["marks"] if m["stage"].startswith("python ")]
     for stage in ("validate", "load", *waves):
         mark = marks.get(stage)
         if mark is not None:
@@ -367,13 +367,13 @@ def format_table(scale: str, outcome: Outcome) -> str:
 
     lines = [
         f"{scale} scale",
-        f"{'stage':<32} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}  note",
+        f"{'stage':<36} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}  note",
     ]
     for row in outcome.rows:
         indent = "  " if row.kind in ("build stage", "dbt group") else ""
         failed = f" (exit {row.exit_code})" if row.exit_code not in (None, 0) else ""
         lines.append(
-            f"{indent + row.stage:<32} {cell(row.seconds, 8)} {cell(row.cpu_seconds, 8)} "
+            f"{indent + row.stage:<36} {cell(row.seconds, 8)} {cell(row.cpu_seconds, 8)} "
             f"{cell(row.peak_mib, 9)}  {row.note}{failed}".rstrip()
         )
     lines.append("")
