@@ -235,18 +235,28 @@ def replace_owned_directory(
     manifest of `written_by`; if anything fails, `out` stays as it was and the staging
     directory goes."""
     check_replaceable(out, written_by, option)
+    with staged_directory(out) as staging:
+        write(staging)
+        content = {"written_by": written_by, **(manifest or {})}
+        (staging / MANIFEST).write_text(
+            json.dumps(content, indent=2, sort_keys=True, default=str) + "\n",
+            encoding="utf-8",
+        )
+
+
+@contextmanager
+def staged_directory(out: Path) -> Iterator[Path]:
+    """A new directory beside `out` to fill, put in place of `out` in two renames when the
+    block ends without error; removed in any case. While it is filled it holds a lock, so a
+    later run knows it from one killed outright and sweeps only the latter
+    (`sweep_stale_staging`, done here first)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale_staging(out)
     staging = out.parent / f".{out.name}{_NEW}{uuid.uuid4().hex}"
     staging.mkdir()
     try:
         with file_lock(staging / _STAGING_LOCK):
-            write(staging)
-            content = {"written_by": written_by, **(manifest or {})}
-            (staging / MANIFEST).write_text(
-                json.dumps(content, indent=2, sort_keys=True, default=str) + "\n",
-                encoding="utf-8",
-            )
+            yield staging
             (staging / _STAGING_LOCK).unlink()  # held until the block ends; not part of out
             swap_directory(staging, out)
     finally:

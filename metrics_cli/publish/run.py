@@ -18,16 +18,14 @@ are small would help to work them out). docs/publication.md describes the files.
 from __future__ import annotations
 
 import json
-import shutil
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from metrics_cli.errors import UsageError
-from metrics_cli.files import check_warehouse_to_read, swap_directory
+from metrics_cli.files import check_warehouse_to_read, staged_directory
 from metrics_cli.marts import (
     INEQUALITY_COLUMNS,
     SPC_COLUMNS,
@@ -138,10 +136,7 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     withheld_by_geography = withheld_by_geography_level(published["metric_values"])
     changes = compare_publications(previous_metric_values(out), published["metric_values"])
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.publishing-{uuid.uuid4().hex}"
-    staging.mkdir()
-    try:
+    with staged_directory(out) as staging:
         files = [
             *write_tables(published, staging),
             write_published_csv(catalogue, staging / CATALOGUE_CSV),
@@ -176,10 +171,6 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
         (staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8"
         )
-        swap_directory(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return PublishOutcome(
         out=out,
         files=tuple(files),

@@ -17,6 +17,7 @@ from metrics_cli.files import (
     neutralise,
     replace_owned_directory,
     safe_cell,
+    staged_directory,
     write_csv,
 )
 
@@ -160,3 +161,26 @@ def test_a_report_of_an_earlier_version_is_recognised_and_nothing_more(tmp_path:
 def test_a_header_that_would_start_a_formula_is_neutralised_too() -> None:
     frame = pl.DataFrame({"=cmd|' /C calc'!A0": ["x"], "ok": ["-1"]})
     assert csv_bytes(frame) == b"'=cmd|' /C calc'!A0,ok\nx,-1\n"
+
+
+def test_a_staged_directory_sweeps_what_a_killed_run_left_and_replaces_out(
+    tmp_path: Path,
+) -> None:
+    """`nbhd publish` fills its new publication in `staged_directory`: a staging folder a
+    publish killed outright (SIGKILL) left beside --out is removed by the next one, and a
+    failure inside the block leaves --out and nothing else."""
+    out = tmp_path / "published"
+    out.mkdir()
+    (out / "metric_values.csv").write_text("old\n")
+    killed = tmp_path / ".published.nbhd-new-killed"
+    killed.mkdir()
+    (killed / "metric_values.csv").write_text("half written\n")
+    with staged_directory(out) as staging:
+        (staging / "metric_values.csv").write_text("new\n")
+    assert (out / "metric_values.csv").read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published"]
+    with pytest.raises(RuntimeError), staged_directory(out) as staging:
+        (staging / "metric_values.csv").write_text("never\n")
+        raise RuntimeError("disk full")
+    assert (out / "metric_values.csv").read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["published"]
