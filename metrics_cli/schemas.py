@@ -223,8 +223,11 @@ def nhs_numbers_in(values: pl.Series) -> pl.Series:
 
 # An NHS number split over two neighbouring cells at one of its own group boundaries, the
 # first part grouped as NHS numbers are written: `943 476` | `5919` or `943` | `476 5919`.
-_SPLIT_BEFORE_LAST = (rf"^\s*\d{{3}}{_DIGIT_SEPARATOR}\d{{3}}\s*$", r"^\s*\d{4}\s*$")
-_SPLIT_AFTER_FIRST = (r"^\s*\d{3}\s*$", rf"^\s*\d{{3}}{_DIGIT_SEPARATOR}\d{{4}}\s*$")
+# The grouping is a space or a hyphen: a point would make a decimal amount (`943.476`)
+# beside a four-digit count a split NHS number one time in eleven, refusing a whole file.
+_SPLIT_SEPARATOR = r"(?:\s*-\s*|\s+)"
+_SPLIT_BEFORE_LAST = (rf"^\s*\d{{3}}{_SPLIT_SEPARATOR}\d{{3}}\s*$", r"^\s*\d{4}\s*$")
+_SPLIT_AFTER_FIRST = (r"^\s*\d{3}\s*$", rf"^\s*\d{{3}}{_SPLIT_SEPARATOR}\d{{4}}\s*$")
 
 
 def nhs_number_split(first: pl.Expr, second: pl.Expr) -> pl.Expr:

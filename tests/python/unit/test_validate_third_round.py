@@ -168,6 +168,8 @@ def test_an_nhs_number_split_across_two_neighbouring_columns_refuses_the_file(
     ("first", "second"),
     [
         ("943476", "5919"),  # unspaced: a six-digit code beside a four-digit count
+        ("943.476", "5919"),  # a decimal amount beside a four-digit count
+        ("943", "476.5919"),  # a count beside a decimal amount
         ("943 476", "5918"),  # the check digit is wrong
         ("943 476", "59190"),  # eleven digits
         ("123 456", "7890"),  # shaped, but not a valid number
