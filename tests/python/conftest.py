@@ -6,7 +6,10 @@ needs the real marts shares the one session-scoped warehouse and opens it read-o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,27 @@ def tiny_warehouse(tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     assert result.ok, result.summary()
     yield warehouse
     monkeypatch.undo()
+
+
+StartBuild = Callable[..., "subprocess.Popen[bytes]"]
+"""The type of the `start_build` fixture."""
+
+
+@pytest.fixture
+def start_build(tiny_data: Path, tmp_path: Path) -> StartBuild:
+    """`start_build(warehouse, stdout=..., stderr=...)`: `nbhd build` of the tiny ICB into
+    `warehouse` as a process of its own (for tests that signal it), its user state kept in
+    the test's folder; output discarded unless asked for (`subprocess.PIPE`)."""
+
+    def start(
+        warehouse: Path, stdout: int = subprocess.DEVNULL, stderr: int = subprocess.DEVNULL
+    ) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "metrics_cli.cli", "build", "--data", str(tiny_data)]
+        return subprocess.Popen(
+            [*command, "--warehouse", str(warehouse)],
+            env={**os.environ, "NBHD_STATE_DIR": str(tmp_path / "state")},
+            stdout=stdout,
+            stderr=stderr,
+        )
+
+    return start

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -201,21 +200,14 @@ def test_failed_build_leaves_the_last_good_warehouse(
 
 
 def test_build_stopped_by_sigterm_removes_its_temporary_directory(
-    tiny_warehouse: Path, tiny_data: Path, tmp_path: Path
+    tiny_warehouse: Path, start_build: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     """`timeout` and schedulers stop jobs with SIGTERM: the build's `.nbhd-build-*` directory
     goes with it, and the previous warehouse stays as it was."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy2(tiny_warehouse, warehouse)
     before = _digest(warehouse)
-    environment = {**os.environ, "NBHD_STATE_DIR": str(tmp_path / "state")}
-    command = [sys.executable, "-m", "metrics_cli.cli", "build", "--data", str(tiny_data)]
-    process = subprocess.Popen(
-        [*command, "--warehouse", str(warehouse)],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_build(warehouse, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def build_dirs() -> list[Path]:
         return [p for p in tmp_path.iterdir() if p.name.startswith(".nbhd-build-")]

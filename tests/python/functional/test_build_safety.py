@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -194,16 +195,11 @@ def test_an_oserror_for_a_full_disk_is_recognised(
 
 
 @pytest.mark.slow
-def test_a_build_killed_outright_is_swept_by_the_next(tiny_data: Path, tmp_path: Path) -> None:
+def test_a_build_killed_outright_is_swept_by_the_next(
+    start_build: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
     """SIGKILL cannot be caught: the next build removes what the killed one left."""
-    environment = {**os.environ, "NBHD_STATE_DIR": str(tmp_path / "state")}
-    command = [sys.executable, "-m", "metrics_cli.cli", "build", "--data", str(tiny_data)]
-    process = subprocess.Popen(
-        [*command, "--warehouse", str(tmp_path / "w.duckdb")],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_build(tmp_path / "w.duckdb")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(tmp_path.glob(".nbhd-build-*/validated/*")):
         assert process.poll() is None
@@ -243,21 +239,14 @@ def test_validate_stopped_by_sigterm_leaves_no_staging_directory(
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_a_build_stopped_while_dbt_runs_ends_cleanly_with_the_signals_code(
-    stop: signal.Signals, tiny_data: Path, tmp_path: Path
+    stop: signal.Signals, start_build: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     """Issue 14, third round. Before: SIGTERM while dbt's threads ran DuckDB queries cleaned
     up, then the interpreter aborted on exit (exit -6, "terminate called after throwing an
     instance of ''" and nanobind's leaked-instance lines on stderr), or dbt's failures were
     reported as a failed build (exit 1); ctrl-C gave exit 2."""
-    environment = {**os.environ, "NBHD_STATE_DIR": str(tmp_path / "state")}
     warehouse = tmp_path / "w" / "w.duckdb"
-    command = [sys.executable, "-m", "metrics_cli.cli", "build", "--data", str(tiny_data)]
-    process = subprocess.Popen(
-        [*command, "--warehouse", str(warehouse)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = start_build(warehouse, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not (warehouse.parent / "dbt" / "target").is_dir():
         assert process.poll() is None, process.communicate()
