@@ -1042,8 +1042,6 @@ def _evaluate(
     count, lo, hi = pl.col("count"), pl.col("lo"), pl.col("hi")
     lower = pl.when(rising).then(lo - count).otherwise(count - hi)
     upper = pl.when(rising).then(hi - count).otherwise(count - lo)
-    slack_lower = -pl.when(rising).then(pl.col("down")).otherwise(pl.col("up"))
-    slack_upper = pl.when(rising).then(pl.col("up")).otherwise(pl.col("down"))
     shown = pl.col("cost") > 0
     too_high = (
         (pl.col("level") > pl.col("own_level")).fill_null(False)
@@ -1056,7 +1054,7 @@ def _evaluate(
     for index, share in enumerate(OFFSETS if options else ()):
         start = -pl.col("need") * share
         end = start + pl.col("need")
-        stays = shown & (slack_lower <= start) & (end <= slack_upper)
+        stays = shown & _rounding_absorbs(start)
         holds = (lower <= start) & (end <= upper)
         offsets.append(
             pl.when(stays).then(0.0).when(holds).then(held_cost).otherwise(infinite)
@@ -1097,17 +1095,22 @@ def _evaluate(
     ).drop(f"cost_{c}" for c in choices)
 
 
+def _rounding_absorbs(start: pl.Expr) -> pl.Expr:
+    """Whether a touched cell (sign, down, up, need) moved by every change t from `start`
+    to `start + need` (added to a + cell, taken from a - cell) keeps its rounded figure."""
+    rising = pl.col("sign") > 0
+    lowest = -pl.when(rising).then(pl.col("down")).otherwise(pl.col("up"))
+    highest = pl.when(rising).then(pl.col("up")).otherwise(pl.col("down"))
+    return (lowest <= start) & (start + pl.col("need") <= highest)
+
+
 def _withheld_cells(located: pl.DataFrame) -> pl.DataFrame:
     """kid, cls of the cells a chosen option withholds: `located` is the touched cells of
     the chosen cubes (`_Lookup.locate`) with their `option`."""
-    rising = pl.col("sign") > 0
-    slack_lower = -pl.when(rising).then(pl.col("down")).otherwise(pl.col("up"))
-    slack_upper = pl.when(rising).then(pl.col("up")).otherwise(pl.col("down"))
     offsets = pl.col("option").replace_strict(
         dict(enumerate(OFFSETS)), default=None, return_dtype=pl.Float64
     )
-    start = -pl.col("need") * offsets
-    stays = (slack_lower <= start) & (start + pl.col("need") <= slack_upper)
+    stays = _rounding_absorbs(-pl.col("need") * offsets)
     return (
         located.filter(pl.col("present") & ~stays.fill_null(False))
         .select("kid", "cls")
