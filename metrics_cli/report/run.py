@@ -44,6 +44,7 @@ from metrics_cli.files import (
     write_files_manifest,
 )
 from metrics_cli.report.figures import (
+    DisclosedValues,
     geography_context,
     list_scopes,
     load_disclosed_metric_values,
@@ -127,7 +128,7 @@ def render_one(
     scope: tuple[str, str],
     fmt: str,
     period: ReportPeriod,
-    disclosed: pl.LazyFrame,
+    disclosed: DisclosedValues,
     generated_on: date,
 ) -> RenderedReport:
     """Build and write one report."""
@@ -156,14 +157,15 @@ class _Job:
 
 
 @functools.lru_cache(maxsize=1)
-def _worker_disclosed(path: Path) -> pl.DataFrame:
-    """The shared disclosure-controlled values, read once per worker process."""
-    return pl.read_parquet(path)
+def _worker_disclosed(path: Path) -> DisclosedValues:
+    """The shared disclosure-controlled values, read and split by geography once per worker
+    process."""
+    return DisclosedValues(pl.read_parquet(path))
 
 
 def _run_job(job: _Job) -> RenderedReport:
     """A worker process's task: one report from the shared disclosure-controlled values."""
-    disclosed = _worker_disclosed(job.disclosed_path).lazy()
+    disclosed = _worker_disclosed(job.disclosed_path)
     return render_one(
         job.warehouse, job.out, job.scope, job.fmt, job.period, disclosed, job.generated_on
     )
@@ -261,7 +263,7 @@ def render_scopes(
                         scope,
                         fmt,
                         report_period,
-                        disclosed.lazy(),
+                        disclosed,
                         generated_on,
                     )
                 except Exception as error:  # one failing report must not stop the others
@@ -271,7 +273,7 @@ def render_scopes(
                 progress.advance(" ".join(scope))
             return RenderOutcome(tuple(reports), tuple(failures), time.perf_counter() - started)
         disclosed_path = dest.staging / "metric_values_disclosed.parquet"
-        disclosed.write_parquet(disclosed_path)
+        disclosed.frame.write_parquet(disclosed_path)
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
             max_workers=pool_size, mp_context=context, initializer=_worker_ignores_interrupts

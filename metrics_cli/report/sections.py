@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from metrics_cli.report.figures import (
+    DisclosedValues,
     FigureIndex,
     _figure,
     _maybe_float,
@@ -55,7 +56,7 @@ def build_sections(
     index: FigureIndex,
     context: GeographyContext,
     spc: Mapping[str, SpcView],
-    produced: set[str],
+    produced: frozenset[str],
 ) -> tuple[Section, ...]:
     """One section per metric family: headline rows, and what is missing and why."""
     sections = []
@@ -427,7 +428,7 @@ def build_data_quality(
 
 def build_report(
     wh: Warehouse,
-    disclosed: pl.LazyFrame,
+    disclosed: DisclosedValues,
     scope: tuple[str, str],
     period: ReportPeriod,
     generated_on: date,
@@ -435,15 +436,12 @@ def build_report(
     """Every section of one report, from the marts and the disclosure-controlled values."""
     catalogue = load_catalogue(wh)
     context = geography_context(wh, scope, period.end)
-    scope_rows = disclosed.filter(
-        (pl.col("geography_type") == context.scope.type)
-        & (pl.col("geography_code") == context.scope.code)
-    ).collect()
+    scope_rows = disclosed.of([context.scope])
     index = FigureIndex(
         (_figure(r) for r in _rows_shown(disclosed, context, period.end).iter_rows(named=True)),
         period.end,
     )
-    produced = set(disclosed.select("metric_id").unique().collect()["metric_id"].to_list())
+    produced = disclosed.produced
     spc = load_spc(wh, context.scope, period.end, catalogue)
     sections = build_sections(catalogue, index, context, spc, produced)
     inequalities, gaps = build_inequalities(wh, catalogue, index, context.scope)

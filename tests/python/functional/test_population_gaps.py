@@ -201,7 +201,7 @@ def test_the_report_data_quality_page_shows_the_lagging_practice(
         period = resolve_period(wh, None)
         disclosed = load_disclosed_metric_values(wh, None)
         report = build_report(
-            wh, disclosed.lazy(), ("neighbourhood", str(neighbourhood)), period, date(2025, 7, 14)
+            wh, disclosed, ("neighbourhood", str(neighbourhood)), period, date(2025, 7, 14)
         )
     shown = {(row.dataset, row.check_name): row.rows_affected for row in report.data_quality}
     assert shown[("registered_population", "extracts_end_before_activity")] == 3

@@ -74,7 +74,7 @@ def report_for(warehouse: Path, scope: tuple[str, str], label: str | None = None
     with open_warehouse(warehouse) as wh:
         period = resolve_period(wh, label)
         disclosed = load_disclosed_metric_values(wh, ["Q9A"])
-        return build_report(wh, disclosed.lazy(), scope, period, date(2025, 7, 14))
+        return build_report(wh, disclosed, scope, period, date(2025, 7, 14))
 
 
 def test_default_period_is_the_latest_month(warehouse: Path) -> None:

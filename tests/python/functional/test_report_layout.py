@@ -28,7 +28,7 @@ def test_every_report_is_laid_out_without_faults(tiny_warehouse: Path, tmp_path:
     findings = LayoutFindings()
     with open_warehouse(tiny_warehouse) as wh:
         period = resolve_period(wh, None)
-        disclosed = load_disclosed_metric_values(wh, None).lazy()
+        disclosed = load_disclosed_metric_values(wh, None)
         scopes = list_scopes(wh, period.end)
         for scope in scopes:
             report = build_report(wh, disclosed, scope, period, date(2025, 7, 14))
