@@ -10,11 +10,16 @@ over the windows the build uses for the index metrics: every financial year and 
 12 months ending each quarter, wholly inside the months the encounters cover, each distinct
 window once (a financial year is the rolling 12 months ending in March).
 
-- `floor`: one DuckDB query that reads the input once. What the build cannot beat.
-- `pandas`: the same indices in plain vectorised pandas, the usual alternative. It holds
-  the encounters in memory, so `run.py` runs it only at tiny and icb scale.
+- `floor`: one DuckDB query that reads the input once, UPC and COC only. What the build
+  cannot beat.
+- `pandas`: the usual alternative, in plain vectorised pandas, computing what the build's
+  per-patient model (int_continuity_patient_indices) computes: UPC and COC, and the
+  sequential continuity index (SECON, which needs the encounters in date order) and the
+  modified modified continuity index (MMCI), so that the ratio compares like with like. It
+  holds the encounters in memory, so `run.py` runs it only at tiny and icb scale.
 
-Each prints one JSON line: rows (eligible patient-windows), windows, mean UPC and COC.
+Each prints one JSON line: rows (eligible patient-windows), windows, and the mean of each
+index it computes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import date
 from pathlib import Path
 
 MIN_ENCOUNTERS = 2
+INDICES = ("upc", "coc", "secon", "mmci")
 
 
 def encounters_file(data: Path) -> Path:
@@ -108,10 +114,17 @@ def run_floor(data: Path) -> dict[str, object]:
 
 
 def run_pandas(data: Path) -> dict[str, object]:
+    """The four indices the build computes per patient (int_continuity_patient_indices), in
+    vectorised pandas: UPC and COC as the floor; SECON, the share of consecutive pairs of
+    encounters (date order, ties by encounter_id, both inside the window) with the same GP,
+    (N - 1) pairs; and MMCI, (1 - clinicians / (N + 0.1)) / (1 - 1 / (N + 0.1))."""
     import pandas as pd
 
     path = encounters_file(data)
-    columns = ["practice_code", "patient_id", "clinician_id", "clinician_role", "encounter_date"]
+    columns = [
+        "encounter_id", "practice_code", "patient_id", "clinician_id", "clinician_role",
+        "encounter_date",
+    ]
     frame = (
         pd.read_parquet(path, columns=columns)
         if path.suffix == ".parquet"
@@ -121,15 +134,32 @@ def run_pandas(data: Path) -> dict[str, object]:
         subset=["patient_id", "clinician_id", "encounter_date"]
     )
     frame["month"] = pd.to_datetime(frame["encounter_date"]).dt.to_period("M").dt.to_timestamp()
+    frame = frame.sort_values(["practice_code", "patient_id", "encounter_date", "encounter_id"])
+    previous = frame.shift()
+    follows = (frame["practice_code"] == previous["practice_code"]) & (
+        frame["patient_id"] == previous["patient_id"]
+    )
+    frame["previous_month"] = previous["month"].where(follows)
+    frame["same_pair"] = (follows & (frame["clinician_id"] == previous["clinician_id"])).astype(
+        "int64"
+    )
     first, last = frame["month"].min().date(), frame["month"].max().date()
     results = []
     for start, end in windows(first, last):
-        inside = frame[frame["month"].between(pd.Timestamp(start), pd.Timestamp(end))]
-        n = inside.groupby(["practice_code", "patient_id", "clinician_id"]).size()
-        n = n.rename("n").reset_index()
+        inside = frame[frame["month"].between(pd.Timestamp(start), pd.Timestamp(end))].copy()
+        inside["pair"] = inside["same_pair"].where(
+            inside["previous_month"] >= pd.Timestamp(start), 0
+        )
+        n = inside.groupby(["practice_code", "patient_id", "clinician_id"]).agg(
+            n=("month", "size"), pairs=("pair", "sum")
+        )
         n["n2"] = n["n"] * n["n"]
         patients = n.groupby(["practice_code", "patient_id"]).agg(
-            total=("n", "sum"), most=("n", "max"), squares=("n2", "sum")
+            total=("n", "sum"),
+            clinicians=("n", "size"),
+            most=("n", "max"),
+            squares=("n2", "sum"),
+            pairs=("pairs", "sum"),
         )
         patients = patients[patients["total"] >= MIN_ENCOUNTERS]
         total = patients["total"].astype("float64")
@@ -138,6 +168,8 @@ def run_pandas(data: Path) -> dict[str, object]:
                 "window_start": start,
                 "upc": patients["most"] / total,
                 "coc": (patients["squares"] - total) / (total * (total - 1)),
+                "secon": patients["pairs"] / (total - 1),
+                "mmci": (1 - patients["clinicians"] / (total + 0.1)) / (1 - 1 / (total + 0.1)),
             }
         )
         results.append(indices)
@@ -145,8 +177,7 @@ def run_pandas(data: Path) -> dict[str, object]:
     return {
         "rows": len(every),
         "windows": len(results),
-        "mean_upc": float(every["upc"].mean()),
-        "mean_coc": float(every["coc"].mean()),
+        **{f"mean_{index}": float(every[index].mean()) for index in INDICES},
     }
 
 

@@ -38,7 +38,7 @@ def test_benchmark_records_time_memory_and_reference_points(tmp_path: Path) -> N
     assert rows["floor"]["note"] == rows["pandas"]["note"]
     assert "patient-windows" in rows["floor"]["note"]
     assert (tmp_path / "tiny" / "results.csv").read_text().startswith("stage,kind,seconds")
-    assert "floor" in completed.stdout and "ratios of CPU seconds" in completed.stdout
+    assert "floor" in completed.stdout and "targets use CPU seconds" in completed.stdout
 
     again = _run(tmp_path, "generate")  # the data directory is kept between runs
     assert again.returncode == 0, again.stdout + again.stderr
@@ -112,5 +112,23 @@ def test_build_is_split_into_stages_and_model_groups(tmp_path: Path) -> None:
         "continuity models / floor": 2.0,
         "pandas / continuity models": 5.0,
     }
+    assert bench.ratios(outcome, "seconds") == {
+        "build / floor": 50.0,
+        "continuity models / floor": 2.0,
+        "pandas / continuity models": 5.0,
+    }
     verdicts = {t["target"]: t["met"] for t in bench.check_targets(outcome, "icb")}
     assert all(verdicts.values()), verdicts
+
+
+def test_references_are_checked_against_what_the_build_computed() -> None:
+    built = {"rows": 10, "mean_upc": 0.5, "mean_coc": 0.25, "mean_secon": 0.2, "mean_mmci": 0.4}
+    floor = {"rows": 10, "windows": 3, "mean_upc": 0.5 + 1e-12, "mean_coc": 0.25}
+    pandas = {**built, "windows": 3, "mean_secon": 0.2001}
+    lines, agree = bench.reference_checks(built, {"floor": floor})
+    assert agree and lines[-1] == "  floor: same means as the build (upc, coc)"
+    lines, agree = bench.reference_checks(built, {"floor": floor, "pandas": pandas})
+    assert not agree
+    assert lines[-1] == "  pandas does not compute what the build computes: check (mean_secon)"
+    lines, agree = bench.reference_checks(built, {"floor": {**floor, "rows": 9}})
+    assert not agree and lines[-1].endswith("check (patient-windows)")
