@@ -353,9 +353,14 @@ Check = Callable[[Outcome], tuple[float | None, float]]
 
 
 def _field(stage: str, name: str) -> Callable[[Outcome], float | None]:
+    """A step's figure; None where the step did not run or did not finish (a step stopped
+    early has a short time that must not count as meeting its target)."""
+
     def read(outcome: Outcome) -> float | None:
         row = outcome.row(stage)
-        value = None if row is None else getattr(row, name)
+        if row is None or row.exit_code not in (None, 0):
+            return None
+        value = getattr(row, name)
         return None if value is None else float(value)
 
     return read

@@ -26,8 +26,6 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-import polars as pl
-
 from metrics_cli.errors import NbhdError, UsageError
 from metrics_cli.files import (
     atomic_path,
@@ -49,6 +47,7 @@ from metrics_cli.report.figures import (
     list_scopes,
     load_disclosed_metric_values,
     resolve_period,
+    write_for_workers,
 )
 from metrics_cli.report.html import STATIC_DIR, render_html
 from metrics_cli.report.pdf import write_pdf
@@ -158,9 +157,8 @@ class _Job:
 
 @functools.lru_cache(maxsize=1)
 def _worker_disclosed(path: Path) -> DisclosedValues:
-    """The shared disclosure-controlled values, read and split by geography once per worker
-    process."""
-    return DisclosedValues(pl.read_parquet(path))
+    """The shared disclosure-controlled values, opened once per worker process."""
+    return DisclosedValues.from_parquet(path)
 
 
 def _run_job(job: _Job) -> RenderedReport:
@@ -255,6 +253,7 @@ def render_scopes(
 
         pool_size = min(workers or available_cores(), len(scopes))
         if pool_size <= 1:
+            values = DisclosedValues.in_memory(disclosed)
             for scope in scopes:
                 try:
                     rendered = render_one(
@@ -263,7 +262,7 @@ def render_scopes(
                         scope,
                         fmt,
                         report_period,
-                        disclosed,
+                        values,
                         generated_on,
                     )
                 except Exception as error:  # one failing report must not stop the others
@@ -273,7 +272,8 @@ def render_scopes(
                 progress.advance(" ".join(scope))
             return RenderOutcome(tuple(reports), tuple(failures), time.perf_counter() - started)
         disclosed_path = dest.staging / "metric_values_disclosed.parquet"
-        disclosed.frame.write_parquet(disclosed_path)
+        write_for_workers(disclosed, disclosed_path)
+        del disclosed  # the workers read the file; the parent needs the rows no more
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
             max_workers=pool_size, mp_context=context, initializer=_worker_ignores_interrupts

@@ -132,3 +132,9 @@ def test_references_are_checked_against_what_the_build_computed() -> None:
     assert lines[-1] == "  pandas does not compute what the build computes: check (mean_secon)"
     lines, agree = bench.reference_checks(built, {"floor": {**floor, "rows": 9}})
     assert not agree and lines[-1].endswith("check (patient-windows)")
+
+
+def test_a_step_that_did_not_finish_meets_no_target() -> None:
+    outcome = bench.Outcome(rows=[bench.Row("report", "step", 340, 600, 900, -15)])
+    (report,) = [t for t in bench.check_targets(outcome, "national") if "report" in t["target"]]
+    assert report["measured"] is None and report["met"] is None

@@ -19,7 +19,11 @@ import polars as pl
 import pytest
 
 from metrics_cli.build import build
-from metrics_cli.report.figures import load_disclosed_metric_values, resolve_period
+from metrics_cli.report.figures import (
+    DisclosedValues,
+    load_disclosed_metric_values,
+    resolve_period,
+)
 from metrics_cli.report.html import render_html
 from metrics_cli.report.sections import build_report
 from metrics_cli.warehouse import open_warehouse
@@ -199,7 +203,7 @@ def test_the_report_data_quality_page_shows_the_lagging_practice(
     )
     with open_warehouse(warehouse) as wh:
         period = resolve_period(wh, None)
-        disclosed = load_disclosed_metric_values(wh, None)
+        disclosed = DisclosedValues.in_memory(load_disclosed_metric_values(wh, None))
         report = build_report(
             wh, disclosed, ("neighbourhood", str(neighbourhood)), period, date(2025, 7, 14)
         )

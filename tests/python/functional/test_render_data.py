@@ -19,7 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: re
 from report_snapshot import SNAPSHOT, load_snapshot
 
 from metrics_cli import disclosure, report
-from metrics_cli.report.figures import list_scopes, load_disclosed_metric_values, resolve_period
+from metrics_cli.report.figures import (
+    DisclosedValues,
+    list_scopes,
+    load_disclosed_metric_values,
+    resolve_period,
+)
 from metrics_cli.report.html import render_html
 from metrics_cli.report.sections import build_report
 from metrics_cli.report.text import format_count, format_interval, format_value, in_sentence
@@ -73,7 +78,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def report_for(warehouse: Path, scope: tuple[str, str], label: str | None = None) -> ReportData:
     with open_warehouse(warehouse) as wh:
         period = resolve_period(wh, label)
-        disclosed = load_disclosed_metric_values(wh, ["Q9A"])
+        disclosed = DisclosedValues.in_memory(load_disclosed_metric_values(wh, ["Q9A"]))
         return build_report(wh, disclosed, scope, period, date(2025, 7, 14))
 
 

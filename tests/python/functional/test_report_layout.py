@@ -15,7 +15,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: la
 
 from layout_check import LayoutFindings, check_layout
 
-from metrics_cli.report.figures import list_scopes, load_disclosed_metric_values, resolve_period
+from metrics_cli.report.figures import (
+    DisclosedValues,
+    list_scopes,
+    load_disclosed_metric_values,
+    resolve_period,
+)
 from metrics_cli.report.html import render_html
 from metrics_cli.report.pdf import PDF_VARIANT, lay_out
 from metrics_cli.report.sections import build_report
@@ -28,7 +33,7 @@ def test_every_report_is_laid_out_without_faults(tiny_warehouse: Path, tmp_path:
     findings = LayoutFindings()
     with open_warehouse(tiny_warehouse) as wh:
         period = resolve_period(wh, None)
-        disclosed = load_disclosed_metric_values(wh, None)
+        disclosed = DisclosedValues.in_memory(load_disclosed_metric_values(wh, None))
         scopes = list_scopes(wh, period.end)
         for scope in scopes:
             report = build_report(wh, disclosed, scope, period, date(2025, 7, 14))
