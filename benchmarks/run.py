@@ -339,8 +339,7 @@ def ratios(outcome: Outcome, measure: str = "cpu_seconds") -> dict[str, float | 
     (the machine may be shared), or wall seconds ("seconds"), what a user waits for."""
 
     def spent(stage: str) -> float | None:
-        row = outcome.row(stage)
-        return None if row is None or row.exit_code not in (None, 0) else getattr(row, measure)
+        return _field(stage, measure)(outcome)
 
     return {
         "build / floor": _ratio(spent("build"), spent("floor")),

@@ -504,6 +504,18 @@ def load_gaps(wh: Warehouse, scope: Geography) -> dict[tuple[str, str, str], Gap
     return gaps
 
 
+def in_geographies(geographies: Iterable[Geography | None]) -> pl.Expr:
+    """True for the rows of the given geographies."""
+    return pl.any_horizontal(
+        False,
+        *(
+            (pl.col("geography_type") == g.type) & (pl.col("geography_code") == g.code)
+            for g in geographies
+            if g is not None
+        ),
+    )
+
+
 def _rows_shown(disclosed: DisclosedValues, context: GeographyContext, as_at: date) -> pl.DataFrame:
     """The disclosure-controlled rows a report can print, picked set-based before any row
     becomes a Python object: every breakdown of the scope; the whole-population rows of its
@@ -511,23 +523,12 @@ def _rows_shown(disclosed: DisclosedValues, context: GeographyContext, as_at: da
     report period are never shown."""
     scope, parent, icb = context.scope, context.parent, context.icb
     rows = disclosed.of([scope, parent, icb, *context.peers]).filter(pl.col("period_end") <= as_at)
-
-    def of(geographies: Iterable[Geography | None]) -> pl.Expr:
-        return pl.any_horizontal(
-            False,
-            *(
-                (pl.col("geography_type") == g.type) & (pl.col("geography_code") == g.code)
-                for g in geographies
-                if g is not None
-            ),
-        )
-
     whole = (pl.col("breakdown_type") == "all") & (pl.col("breakdown_value") == "all")
     benchmarked = pl.col("metric_id").is_in(BENCHMARK_PRIORITY)
     parts = [
-        rows.filter(of([scope])),
-        rows.filter(of([parent, icb]) & whole),
-        rows.filter(of(context.peers) & whole & benchmarked),
+        rows.filter(in_geographies([scope])),
+        rows.filter(in_geographies([parent, icb]) & whole),
+        rows.filter(in_geographies(context.peers) & whole & benchmarked),
     ]
     return pl.concat(parts).unique(
         ["metric_id", "period_grain", "period_start", *GEOGRAPHY_KEY, "breakdown_type",

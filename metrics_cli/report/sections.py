@@ -18,6 +18,7 @@ from metrics_cli.report.figures import (
     _rows_shown,
     disclosure_settings,
     geography_context,
+    in_geographies,
     load_catalogue,
     load_gaps,
     load_spc,
@@ -436,11 +437,8 @@ def build_report(
     """Every section of one report, from the marts and the disclosure-controlled values."""
     catalogue = load_catalogue(wh)
     context = geography_context(wh, scope, period.end)
-    scope_rows = disclosed.of([context.scope])
-    index = FigureIndex(
-        (_figure(r) for r in _rows_shown(disclosed, context, period.end).iter_rows(named=True)),
-        period.end,
-    )
+    shown = _rows_shown(disclosed, context, period.end)
+    index = FigureIndex((_figure(r) for r in shown.iter_rows(named=True)), period.end)
     produced = disclosed.produced
     spc = load_spc(wh, context.scope, period.end, catalogue)
     sections = build_sections(catalogue, index, context, spc, produced)
@@ -463,9 +461,8 @@ def build_report(
         data_quality_total=dq_total,
         has_data_quality=wh.has("data_quality"),
         not_produced=tuple(m for m in catalogue.values() if m.metric_id not in produced),
-        suppressed_cells=int(
-            scope_rows.filter(pl.col("period_end") <= period.end)["is_suppressed"].sum()
-        ),
+        # every row of the scope up to the period end is among the rows shown
+        suppressed_cells=int(shown.filter(in_geographies([context.scope]))["is_suppressed"].sum()),
         disclosure_threshold=threshold,
         disclosure_rounding=rounding,
     )
