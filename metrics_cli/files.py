@@ -530,9 +530,12 @@ def check_warehouse_to_read(warehouse: Path, option: str = "--warehouse") -> Non
 
 
 # ---------------------------------------------------------------- signals
-class Signalled(BaseException):
-    """Raised by the SIGTERM handler, so that every `finally` (removing a staging or build
-    directory) runs before the process ends."""
+class Signalled(SystemExit):
+    """Raised by the signal handler, so that every `finally` (removing a staging or build
+    directory) runs before the process ends. A `SystemExit`, so that dbt, when the signal
+    lands while it runs models, cancels their queries and waits for its threads before the
+    build's directory is removed (as a plain `BaseException` it left them writing into the
+    directory while it was being removed, and the directory survived)."""
 
 
 _RECEIVED: list[str] = []

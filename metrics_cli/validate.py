@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import stat
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -22,7 +21,6 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
@@ -41,7 +39,6 @@ from metrics_cli.files import (
 )
 from metrics_cli.schemas import (
     DATASETS,
-    KEY_SEPARATOR,
     BuiltSchema,
     DatasetSpec,
     Rule,
@@ -49,6 +46,7 @@ from metrics_cli.schemas import (
     dataset_schema,
     empty_frame,
     is_name_column,
+    key_text,
     main_date_range,
     nhs_numbers_in,
     postcodes_in,
@@ -286,61 +284,28 @@ def _chunks(frame: pl.LazyFrame, rows: int | None) -> Iterator[pl.DataFrame]:
     yield from frame.collect_batches(chunk_size=rows)
 
 
-def _sql_name(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
+# any fixed seed: the hashes only narrow the search, and the keys they point to are compared
+_KEY_HASH_SEED = 31
 
 
-def _sql_text(column: str, dtype: pl.DataType | None) -> str:
-    """DuckDB SQL giving the same text for a key column as `_as_text` does."""
-    name = _sql_name(column)
-    if dtype is None or isinstance(dtype, _TEXT_DTYPES):
-        return f"nullif(trim(cast({name} as varchar), chr(32) || chr(9) || chr(13) || chr(10)), '')"
-    if isinstance(dtype, pl.Date | pl.Datetime):
-        return f"strftime(cast({name} as date), '%Y-%m-%d')"
-    if isinstance(dtype, pl.Boolean):
-        return f"case when {name} then 'true' else 'false' end"
-    if dtype.is_float():
-        return (
-            f"case when {name} = floor({name}) and abs({name}) < 1e15 "
-            f"then cast(cast({name} as bigint) as varchar) else cast({name} as varchar) end"
-        )
-    return f"cast({name} as varchar)"
-
-
-def _repeated_keys(path: Path, key: tuple[str, ...], temp_dir: Path) -> frozenset[str]:
+def _repeated_keys(path: Path, header: list[str], key: tuple[str, ...]) -> frozenset[str]:
     """Record keys that occur more than once anywhere in the file.
 
-    DuckDB groups the key columns of the whole file (spilling to disk if it must), so a
-    repeat is found exactly even when the two copies fall in different chunks.
+    Each key (as `_as_text` reads it, so ` A1 ` and `A1` are one key) is hashed to 64 bits
+    and the hashes of the whole file are sorted: a key can repeat only where a hash does,
+    and only the keys of those hashes (in a clean file none; two different keys sharing a
+    hash are told apart) are then compared as text. A repeat is found exactly even when
+    its copies fall in different chunks, and memory is 16 bytes a row whatever the keys.
     """
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".parquet":
-        schema = pl.read_parquet_schema(path)
-        source = "read_parquet(?)"
-        texts = [_sql_text(c, schema[c]) for c in key]
-    else:
-        source = (
-            "read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', "
-            "escape = '\"')"
-        )
-        texts = [_sql_text(c, None) for c in key]
-    keys = ", ".join(f"{text} as k{i}" for i, text in enumerate(texts))
-    present = " and ".join(f"k{i} is not null" for i in range(len(key)))
-    joined = " || chr(31) || ".join(f"k{i}" for i in range(len(key)))
-    sql = (
-        f"with keys as (select {keys} from {source}) "
-        f"select {joined} from keys where {present} group by all having count(*) > 1"
-    )
-    assert chr(31) == KEY_SEPARATOR
-    try:
-        config = load_settings().duckdb_config(temp_dir)
-        with duckdb.connect(config=config) as connection:
-            connection.execute("set enable_progress_bar = false")
-            rows = connection.execute(sql, [str(path)]).fetchall()
-    except duckdb.Error as error:
-        message = f"it could not be read to check repeated keys ({_first_line(error)})"
-        raise _Unreadable(message) from error
-    return frozenset(str(row[0]) for row in rows)
+    keys = _scan(path, header).select(key_text(key).alias("key")).drop_nulls()
+    hashes = keys.select(pl.col("key").hash(_KEY_HASH_SEED)).collect(engine="streaming")
+    ordered = hashes.to_series().sort()
+    shared = ordered.filter(ordered == ordered.shift(1)).unique()
+    if shared.is_empty():
+        return frozenset()
+    candidates = keys.filter(pl.col("key").hash(_KEY_HASH_SEED).is_in(shared.implode()))
+    repeated = candidates.group_by("key").len().filter(pl.col("len") > 1)
+    return frozenset(repeated.collect(engine="streaming").get_column("key").to_list())
 
 
 def _date_ranges(
@@ -381,7 +346,11 @@ class _Progress:
 def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
     """Positions of the rows some check of the pandera schema may fail: every check's own
     function (and each column's null rule) evaluated in one lazy query, so a clean batch
-    costs one parallel pass instead of a collect per check.
+    costs one parallel pass instead of a collect per check. The direct-identifier and
+    hidden-character checks take part through cheap lazy supersets (`BuiltSchema.may_fail`:
+    one search per cell for ten digits in a row, a postcode's shape or a hiding character,
+    and one pair of searches for two cells shaped like a split NHS number); pandera then
+    computes the exact checks, check digits and all, for the few rows found.
 
     Only the rows found here are handed to pandera, whose failure cases make the report.
     It is a superset of pandera's failures (a null counts as suspect even where pandera
@@ -396,6 +365,11 @@ def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
         if not column.nullable:
             flags.append(lazy.select(pl.col(name).is_not_null().alias(f"ok{len(flags)}")))
         for check in column.checks:
+            if (name, check.name) in built.may_fail:  # a cheap superset stands in
+                may_fail = built.may_fail[(name, check.name)]
+                if may_fail is not None:
+                    flags.append(lazy.select((~may_fail).alias(f"ok{len(flags)}")))
+                continue
             result = check._check_fn(pa_types.PolarsData(lazy, name))
             flags.append(result.select(pl.first().fill_null(False).alias(f"ok{len(flags)}")))
     if not flags:
@@ -746,7 +720,7 @@ def _validate_file(
     progress = _Progress()
     try:
         if spec.record_key is not None:
-            repeated = _repeated_keys(path, spec.record_key, out_dir / ".duckdb_tmp")
+            repeated = _repeated_keys(path, header, spec.record_key)
             context = replace(context, duplicate_keys=repeated)
         context = replace(context, date_ranges=_date_ranges(spec, path, header, context.today))
         built = dataset_schema(spec, context, tuple(header))
@@ -761,8 +735,6 @@ def _validate_file(
         message = f"unreadable: {_first_line(error)}"
         sink.file_error(spec.name, file_name, "file_unreadable", message)
         return DatasetCounts(spec.name, file_name, progress.rows_read, 0, progress.rows_read, True)
-    finally:
-        shutil.rmtree(out_dir / ".duckdb_tmp", ignore_errors=True)
 
     for rule_id, count in sorted(progress.rule_rows.items()):
         sink.result(spec.name, rule_id, "error", count, progress.rule_messages[rule_id])

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_validate_files import (
     POPULATION,
     catalogue,
@@ -22,7 +24,16 @@ from test_validate_files import (
 
 from metrics_cli.cli import main
 from metrics_cli.errors import UsageError
-from metrics_cli.schemas import DATASETS, is_name_column, nhs_numbers_in
+from metrics_cli.files import HIDING_CHARACTERS
+from metrics_cli.schemas import (
+    DATASETS,
+    is_full_postcode,
+    is_name_column,
+    may_be_split,
+    may_identify,
+    nhs_numbers_in,
+    split_shaped,
+)
 from metrics_cli.validate import WITHHELD, ValidationReport, format_report, validate_directory
 
 TODAY = date(2025, 6, 15)
@@ -76,6 +87,37 @@ def assessment(evidence: str) -> dict[str, str | None]:
 def test_nhs_numbers_are_found_in_any_spacing_inside_text(text: str | None, found: bool) -> None:
     series = pl.Series("value", [text, "nothing here"], dtype=pl.String)
     assert nhs_numbers_in(series).to_list() == [found, False]
+
+
+# cells built from what identifiers are made of: digits (ASCII and not), the separators an
+# NHS number may be grouped with, postcode letters, a hiding character
+_CELL = st.text(alphabet=st.sampled_from("0123456789٣ -.AZaz \t\u00a0\x00\u202e"), max_size=16)
+
+
+@settings(max_examples=400, deadline=None)
+@given(first=_CELL, second=_CELL)
+def test_the_quick_tests_of_a_batch_find_every_cell_the_exact_checks_find(
+    first: str, second: str
+) -> None:
+    """Validation hands pandera only the rows `may_identify` and `may_be_split` find, so
+    they must be true wherever the exact identifier and hidden-character checks are."""
+    frame = pl.DataFrame(
+        {
+            "a": [first, "943 476 5919", "TS18 1AB", "a\u202eb", "943 476"],
+            "b": [second, "x", "x", "x", "5919"],
+        }
+    )
+    a, b = pl.col("a"), pl.col("b")
+    found = frame.select(
+        exact=nhs_numbers_in(frame["a"]) | is_full_postcode(a) | a.str.contains(HIDING_CHARACTERS),
+        quick=may_identify(a),
+        exact_split=split_shaped(a, b),
+        quick_split=may_be_split(a, b),
+    )
+    assert found["exact"].to_list()[1:] == [True, True, True, False]
+    assert found["exact_split"].to_list()[4]
+    assert found.filter(pl.col("exact") & ~pl.col("quick")).is_empty()
+    assert found.filter(pl.col("exact_split") & ~pl.col("quick_split")).is_empty()
 
 
 def test_an_nhs_number_inside_maturity_evidence_refuses_the_file(tmp_path: Path) -> None:
