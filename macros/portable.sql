@@ -78,3 +78,44 @@
     {%- endfor -%}
     {{ return(statements[0]) }}
 {%- endmacro %}
+
+{% macro sequence_window(window_name, group_columns, order_columns) -%}
+    {#- A named window (a WINDOW clause) that puts each group's rows (`group_columns`, never
+        null) in the order of `order_columns`, for `previous_in_sequence`. On DuckDB one
+        order over all rows, groups first: sorting 150 million encounters in millions of
+        small partitions took 2.3 times as long (453 against 206 CPU-seconds). On Spark a
+        partition per group, since a window without one gathers every row on one worker. -#}
+    {{ return(adapter.dispatch('sequence_window', 'nbhd')(window_name, group_columns, order_columns)) }}
+{%- endmacro %}
+
+{% macro default__sequence_window(window_name, group_columns, order_columns) -%}
+    window {{ window_name }} as (order by {{ (group_columns + order_columns) | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__sequence_window(window_name, group_columns, order_columns) -%}
+    window {{ window_name }} as (
+        partition by {{ group_columns | join(', ') }} order by {{ order_columns | join(', ') }}
+    )
+{%- endmacro %}
+
+{% macro previous_in_sequence(column, window_name, group_columns) -%}
+    {#- `column` of the row before this one in its group, in the order of the window
+        `window_name` made by `sequence_window` with the same `group_columns`; null on a
+        group's first row. -#}
+    {{ return(adapter.dispatch('previous_in_sequence', 'nbhd')(column, window_name, group_columns)) }}
+{%- endmacro %}
+
+{% macro default__previous_in_sequence(column, window_name, group_columns) -%}
+    {#- one order over all rows: the row before is in the same group when its group
+        columns are equal -#}
+    case when
+        {%- for group_column in group_columns %}
+        lag({{ group_column }}) over {{ window_name }} = {{ group_column }}{{ ' and' if not loop.last }}
+        {%- endfor %}
+        then lag({{ column }}) over {{ window_name }}
+    end
+{%- endmacro %}
+
+{% macro spark__previous_in_sequence(column, window_name, group_columns) -%}
+    lag({{ column }}) over {{ window_name }}
+{%- endmacro %}

@@ -4,14 +4,7 @@
 -- Financial-year and rolling-12-month rows are produced only where a dataset's range
 -- covers the whole period (inputs.md, "Missing versus zero").
 
-with encounter_months as (
-
-    select cast({{ dbt.date_trunc('month', 'encounter_date') }} as date) as month
-    from {{ ref('stg_gp_encounters') }}
-
-),
-
-financial_years as (
+with financial_years as (
 
     select 'spend' as dataset, financial_year from {{ ref('stg_spend') }}
     union all
@@ -34,7 +27,14 @@ ranges as (
 
     union all
 
-    select 'gp_encounters', min(month), max(month) from encounter_months
+    -- the first and last dates, then their months (the same months, as truncating to a
+    -- month keeps the order): the engine answers min and max of a stored column from its
+    -- statistics, where truncating every one of 300 million dates first took 9 s
+    select
+        'gp_encounters',
+        cast({{ dbt.date_trunc('month', 'min(encounter_date)') }} as date),
+        cast({{ dbt.date_trunc('month', 'max(encounter_date)') }} as date)
+    from {{ ref('stg_gp_encounters') }}
 
     union all
 
@@ -49,8 +49,8 @@ ranges as (
 
     select
         'workforce',
-        min(cast({{ dbt.date_trunc('month', 'census_date') }} as date)),
-        max(cast({{ dbt.date_trunc('month', 'census_date') }} as date))
+        cast({{ dbt.date_trunc('month', 'min(census_date)') }} as date),
+        cast({{ dbt.date_trunc('month', 'max(census_date)') }} as date)
     from {{ ref('stg_workforce') }}
 
     union all

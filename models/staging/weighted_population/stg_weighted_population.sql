@@ -1,3 +1,7 @@
+-- A table, not a view: it sums rows that share their keys, and a view would repeat
+-- that aggregation in every model that reads it (90 million hospital rows nationally).
+{{ config(materialized='table') }}
+
 {{ staged(
     'weighted_population',
     {
