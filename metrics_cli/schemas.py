@@ -259,16 +259,17 @@ def nhs_number_split(first: pl.Expr, second: pl.Expr) -> pl.Expr:
     return (split_shaped(first, second) & is_nhs_number(joined)).fill_null(False)
 
 
-# either first part of a split NHS number (`943 476` or `943`), and either second part
-_SPLIT_FIRST = rf"^\s*\d{{3}}(?:{_SPLIT_SEPARATOR}\d{{3}})?\s*$"
-_SPLIT_SECOND = rf"^\s*(?:\d{{3}}{_SPLIT_SEPARATOR})?\d{{4}}\s*$"
+# either part of a split NHS number, first (`943 476`, `943`) or second (`5919`, `476 5919`)
+_SPLIT_PART = (
+    rf"^\s*(?:\d{{3}}(?:{_SPLIT_SEPARATOR}\d{{3}})?|(?:\d{{3}}{_SPLIT_SEPARATOR})?\d{{4}})\s*$"
+)
 
 
-def may_be_split(first: pl.Expr, second: pl.Expr) -> pl.Expr:
-    """True on every pair of cells `split_shaped` finds (and on a few more, such as
-    `943 476` beside `476 5919`), in two searches instead of four."""
-    both = first.str.contains(_SPLIT_FIRST) & second.str.contains(_SPLIT_SECOND)
-    return both.fill_null(False)
+def may_be_split_part(text: pl.Expr) -> pl.Expr:
+    """True on every cell that is either part of a split NHS number (`split_shaped`): a
+    pair of neighbouring cells can hold one only where both are. One search per cell,
+    shared by the cell's two pairs, instead of two per pair."""
+    return text.str.contains(_SPLIT_PART).fill_null(False)
 
 
 def split_shaped(first: pl.Expr, second: pl.Expr) -> pl.Expr:
@@ -1081,6 +1082,9 @@ class BuiltSchema:
     # keyed by (column, check): true on every row the check may fail (a superset of its
     # failures), or None where another test of the column already covers the check
     may_fail: Mapping[tuple[str, str], pl.Expr | None] = field(default_factory=dict)
+    # flag columns those tests read, added to a batch once before them (a cell's search
+    # for the shape of a split NHS number's part serves both pairs the cell is in)
+    flags: Mapping[str, pl.Expr] = field(default_factory=dict)
 
 
 NHS_NUMBER_RULE = Rule(
@@ -1231,7 +1235,7 @@ def dataset_schema(
         )
         checks[first].append(_split_check(second, shapes, split))
         rules[(first, split.message)] = split
-        may_fail[(first, split.rule_id)] = may_be_split(pl.col(first), pl.col(second))
+        may_fail[(first, split.rule_id)] = pl.col(_part_flag(first)) & pl.col(_part_flag(second))
     columns = {
         column: pa.Column(
             pl.String,
@@ -1240,7 +1244,16 @@ def dataset_schema(
         )
         for column, column_checks in checks.items()
     }
-    return BuiltSchema(pa.DataFrameSchema(columns, name=spec.name), rules, may_fail)
+    part_flags = {
+        _part_flag(column): may_be_split_part(pl.col(column))
+        for column in dict.fromkeys(itertools.chain.from_iterable(shapes.pairs))
+    }
+    return BuiltSchema(pa.DataFrameSchema(columns, name=spec.name), rules, may_fail, part_flags)
+
+
+def _part_flag(column: str) -> str:
+    """The name of the flag column `may_be_split_part` of `column` (`BuiltSchema.flags`)."""
+    return f"__nbhd_split_part__{column}"
 
 
 def to_canonical(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:

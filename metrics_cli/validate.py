@@ -349,8 +349,9 @@ def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
     costs one parallel pass instead of a collect per check. The direct-identifier and
     hidden-character checks take part through cheap lazy supersets (`BuiltSchema.may_fail`:
     one search per cell for ten digits in a row, a postcode's shape or a hiding character,
-    and one pair of searches for two cells shaped like a split NHS number); pandera then
-    computes the exact checks, check digits and all, for the few rows found.
+    and one per cell for the shape of either part of a split NHS number, computed once
+    before the query as `BuiltSchema.flags`); pandera then computes the exact checks, check
+    digits and all, for the few rows found.
 
     Only the rows found here are handed to pandera, whose failure cases make the report.
     It is a superset of pandera's failures (a null counts as suspect even where pandera
@@ -360,6 +361,7 @@ def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
     the failures it would find on the whole batch.
     """
     lazy = frame.lazy()
+    flagged = frame.with_columns(**built.flags).lazy() if built.flags else lazy
     flags: list[pl.LazyFrame] = []
     for name, column in built.schema.columns.items():
         if not column.nullable:
@@ -368,7 +370,7 @@ def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
             if (name, check.name) in built.may_fail:  # a cheap superset stands in
                 may_fail = built.may_fail[(name, check.name)]
                 if may_fail is not None:
-                    flags.append(lazy.select((~may_fail).alias(f"ok{len(flags)}")))
+                    flags.append(flagged.select((~may_fail).alias(f"ok{len(flags)}")))
                 continue
             result = check._check_fn(pa_types.PolarsData(lazy, name))
             flags.append(result.select(pl.first().fill_null(False).alias(f"ok{len(flags)}")))

@@ -29,7 +29,7 @@ from metrics_cli.schemas import (
     DATASETS,
     is_full_postcode,
     is_name_column,
-    may_be_split,
+    may_be_split_part,
     may_identify,
     nhs_numbers_in,
     split_shaped,
@@ -99,8 +99,9 @@ _CELL = st.text(alphabet=st.sampled_from("0123456789٣ -.AZaz \t\u00a0\x00\u202e
 def test_the_quick_tests_of_a_batch_find_every_cell_the_exact_checks_find(
     first: str, second: str
 ) -> None:
-    """Validation hands pandera only the rows `may_identify` and `may_be_split` find, so
-    they must be true wherever the exact identifier and hidden-character checks are."""
+    """Validation hands pandera only the rows `may_identify` and `may_be_split_part` (of
+    both cells) find, so they must be true wherever the exact identifier and
+    hidden-character checks are."""
     frame = pl.DataFrame(
         {
             "a": [first, "943 476 5919", "TS18 1AB", "a\u202eb", "943 476"],
@@ -112,7 +113,7 @@ def test_the_quick_tests_of_a_batch_find_every_cell_the_exact_checks_find(
         exact=nhs_numbers_in(frame["a"]) | is_full_postcode(a) | a.str.contains(HIDING_CHARACTERS),
         quick=may_identify(a),
         exact_split=split_shaped(a, b),
-        quick_split=may_be_split(a, b),
+        quick_split=may_be_split_part(a) & may_be_split_part(b),
     )
     assert found["exact"].to_list()[1:] == [True, True, True, False]
     assert found["exact_split"].to_list()[4]
