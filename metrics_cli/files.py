@@ -50,7 +50,9 @@ CSV_SAFETY_NOTE = (
 # direction embeddings, overrides and isolates (U+202E shows "Riverside" for "edisreviR").
 # Validation refuses them in input values; every CSV the tool writes shows any that reach
 # it as a visible escape, `<U+202E>`.
-HIDING_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+HIDING_CHARACTERS = (
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
 _HIDING = re.compile(HIDING_CHARACTERS)
 
 
@@ -276,10 +278,8 @@ def sweep_stale_staging(out: Path) -> list[Path]:
         for stale in out.parent.glob(f".{glob.escape(out.name)}{prefix}*"):
             if not stale.is_dir() or stale.is_symlink():
                 continue
-            if (
-                prefix == _NEW
-                and (stale / _STAGING_LOCK).exists()
-                and is_locked(stale / _STAGING_LOCK)
+            if prefix == _NEW and (stale / _STAGING_LOCK).exists() and is_locked(
+                stale / _STAGING_LOCK
             ):
                 continue
             shutil.rmtree(stale, ignore_errors=True)
@@ -311,7 +311,9 @@ def write_files_manifest(
     """Replace the manifest of a shared directory: who owns it and each file it wrote."""
     manifest = {"written_by": written_by, "files": dict(sorted(recorded.items()))}
     with atomic_path(directory / MANIFEST) as staged:
-        staged.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        staged.write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
 
 def swap_directory(staging: Path, out: Path) -> None:

@@ -149,7 +149,9 @@ def with_withheld_months(
     )
     combined = pl.concat([charted, added], how="vertical")
     return combined.with_columns(
-        (pl.col("period_start") == pl.col("period_start").max().over(series)).alias("is_last_point")
+        (pl.col("period_start") == pl.col("period_start").max().over(series)).alias(
+            "is_last_point"
+        )
     ).sort([*series, "period_start"])
 
 
@@ -211,7 +213,6 @@ def run_wave(wave: tuple[Step, ...], engine: Engine, dbt_vars: Mapping[str, Any]
 def wave_selectors(index: int) -> tuple[list[str], list[str]]:
     """dbt `--select` and `--exclude` for what is built after wave `index` (-1: before the
     first wave): what descends from this wave's tables and from no later wave's."""
-
     def descendants(waves: tuple[tuple[Step, ...], ...]) -> list[str]:
         return [f"source:{STAGE_SCHEMA}.{step.table}+" for wave in waves for step in wave]
 

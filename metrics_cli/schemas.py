@@ -189,9 +189,8 @@ def is_nhs_number(text: pl.Expr) -> pl.Expr:
 def may_hold_nhs_number(text: pl.Expr) -> pl.Expr:
     """True where a text has ten digits in a row, in any grouping, and is not a decimal
     quantity: every text `nhs_numbers_in` finds, and others (whose check digit fails)."""
-    return text.str.contains(_TEN_DIGITS).fill_null(False) & ~text.str.contains(
-        _QUANTITY
-    ).fill_null(False)
+    ten_digits = text.str.contains(_TEN_DIGITS).fill_null(False)
+    return ten_digits & ~text.str.contains(_QUANTITY).fill_null(False)
 
 
 # One search for what any of a cell's own direct-identifier and hidden-character checks

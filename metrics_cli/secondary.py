@@ -200,7 +200,9 @@ def secondary_suppression(
     targets = (
         # a share's denominator with a numerator is protected by its numerator's cube, which
         # moves both (a change to both keeps the share's numerator within its denominator)
-        table.cells.filter(pl.col("small") & pl.col("primary") & ~pl.col("moves_with_numerator"))
+        table.cells.filter(
+            pl.col("small") & pl.col("primary") & ~pl.col("moves_with_numerator")
+        )
         .select("kid", "cls")
         .join(table.keys, on="kid")
         .sort("kid", "cls")
@@ -235,14 +237,8 @@ def with_remainders(rows: pl.DataFrame) -> pl.DataFrame:
     not negative, so it is an unpublished category of the partition that a cube may move at
     no cost (docs/disclosure-control.md). Remainders of zero, or where a count is missing,
     are left out (a cube cannot move them), which protects no less."""
-    key = [
-        "metric_id",
-        "period_grain",
-        "period_start",
-        "period_end",
-        "geography_type",
-        "geography_code",
-    ]
+    key = ["metric_id", "period_grain", "period_start", "period_end", "geography_type",
+           "geography_code"]
     counts = COUNT_COLUMNS
     summed = (
         rows.filter(pl.col("breakdown_type").is_in(PARTITIONS))
@@ -256,9 +252,8 @@ def with_remainders(rows: pl.DataFrame) -> pl.DataFrame:
         "_row", "breakdown_type", "breakdown_value", "_rule", "_cost"
     )
     remainder = {
-        c: pl.when((pl.col(f"_nulls_{c}") == 0) & pl.col(c).is_not_null()).then(
-            pl.col(c) - pl.col(f"_sum_{c}")
-        )
+        c: pl.when((pl.col(f"_nulls_{c}") == 0) & pl.col(c).is_not_null())
+        .then(pl.col(c) - pl.col(f"_sum_{c}"))
         for c in counts
     }
     extra = (
@@ -294,17 +289,8 @@ def _table(
     code_of = {name: code for code, name in enumerate(count_columns)}
     numerator, denominator, unweighted = (pl.col("c") == code for code in range(3))
     frame = rows.select(
-        "_row",
-        "metric_id",
-        "_counted",
-        "_share",
-        "_standardised",
-        "period_start",
-        "period_end",
-        "geography_type",
-        "geography_code",
-        "breakdown_type",
-        "breakdown_value",
+        "_row", "metric_id", "_counted", "_share", "_standardised", "period_start", "period_end",
+        "geography_type", "geography_code", "breakdown_type", "breakdown_value",
         *count_columns,
         pl.col("metric_id").replace_strict(fam, return_dtype=pl.Utf8).alias("fam"),
         (pl.col("period_grain") == "month").alias("is_month"),
@@ -321,10 +307,7 @@ def _table(
         ("b", ["breakdown_type", "breakdown_value"], "bt"),
     ):
         ids = (
-            frame.select(columns)
-            .unique()
-            .sort(columns)
-            .with_row_index(name)
+            frame.select(columns).unique().sort(columns).with_row_index(name)
             .with_columns(pl.col(name).cast(pl.Int64))
         )
         if rank is not None:  # the type (geography or breakdown) numbered too
@@ -333,9 +316,9 @@ def _table(
         frame = frame.join(ids, on=columns, how="left", maintain_order="left").drop(columns)
     long = (
         frame.with_columns(
-            pl.col("_counted")
-            .list.eval(pl.element().replace_strict(code_of, return_dtype=pl.Int8))
-            .alias("c")
+            pl.col("_counted").list.eval(
+                pl.element().replace_strict(code_of, return_dtype=pl.Int8)
+            ).alias("c")
         )
         .drop("_counted")
         .explode("c")
@@ -360,12 +343,10 @@ def _table(
     )
     # each count class: a count two metrics share (SHARED_COUNTS) or one metric's column
     classes = (
-        long.select("m", "c")
-        .unique()
+        long.select("m", "c").unique()
         .join(labels["m"], on="m")
         .with_columns(
-            pl.col("c")
-            .replace_strict(dict(enumerate(count_columns)), return_dtype=pl.Utf8)
+            pl.col("c").replace_strict(dict(enumerate(count_columns)), return_dtype=pl.Utf8)
             .alias("counted")
         )
     )
@@ -378,13 +359,12 @@ def _table(
         schema={"metric_id": pl.Utf8, "counted": pl.Utf8, "shared": pl.Utf8},
     )
     classes = classes.join(names, on=["metric_id", "counted"], how="left").with_columns(
-        pl.coalesce("shared", pl.concat_str("metric_id", pl.lit(":"), "counted")).alias("cls_name")
+        pl.coalesce("shared", pl.concat_str("metric_id", pl.lit(":"), "counted")).alias(
+            "cls_name"
+        )
     )
     cls_ids = (
-        classes.select("cls_name")
-        .unique()
-        .sort("cls_name")
-        .with_row_index("cls")
+        classes.select("cls_name").unique().sort("cls_name").with_row_index("cls")
         .with_columns(pl.col("cls").cast(pl.Int64))
     )
     classes = classes.join(cls_ids, on="cls_name").select(
@@ -394,11 +374,9 @@ def _table(
 
     t_labels = labels["t"]
     mapping = _mapping_dates(t_labels.select("period_end").unique(), geographies)
-    t_dates = (
-        t_labels.with_columns(pl.col("period_end").cast(pl.Date))
-        .join(mapping, on="period_end", how="left")
-        .select("t", pl.col("mapping_end").alias("date"))
-    )
+    t_dates = t_labels.with_columns(pl.col("period_end").cast(pl.Date)).join(
+        mapping, on="period_end", how="left"
+    ).select("t", pl.col("mapping_end").alias("date"))
     # one sort gives the cells' numbers (kid: the rank of (fam, t, gc, b)) and, below,
     # each cell's rows in order
     key_parts = ["fam_id", "t", "gc", "b"]
@@ -439,18 +417,10 @@ def _table(
     den_down, den_up = _rounding_slack(denominator_x, rounding, pl.col("is_survey"))
     coupled = pl.col("_share") & numerator & denominator_x.is_not_null()
     long = long.with_columns(
-        pl.when(pl.col("_standardised"))
-        .then(0.0)
-        .when(coupled)
-        .then(pl.min_horizontal(down, den_down))
-        .otherwise(down)
-        .alias("down"),
-        pl.when(pl.col("_standardised"))
-        .then(0.0)
-        .when(coupled)
-        .then(pl.min_horizontal(up, den_up))
-        .otherwise(up)
-        .alias("up"),
+        pl.when(pl.col("_standardised")).then(0.0)
+        .when(coupled).then(pl.min_horizontal(down, den_down)).otherwise(down).alias("down"),
+        pl.when(pl.col("_standardised")).then(0.0)
+        .when(coupled).then(pl.min_horizontal(up, den_up)).otherwise(up).alias("up"),
     )
     cells = long.group_by("kid", "cls", maintain_order=True).agg(
         pl.col("x").max(),
@@ -471,25 +441,17 @@ def _table(
     # denominator is no less than its numerator. Withheld cells are not labelled with
     # their reason (docs/disclosure-control.md), so nothing more.
     pinned_cell = pl.col("pinned").fill_null(False)
-    cells = (
-        cells.join(pinned, on=["kid", "cls"], how="left")
-        .with_columns(
-            pl.when(pinned_cell)
-            .then(x)
-            .otherwise(pl.col("floor").fill_null(0.0).clip(upper_bound=x))
-            .alias("lo"),
-            pl.when(pinned_cell).then(x).otherwise(float("inf")).alias("hi"),
-        )
-        .with_columns(
-            # what a shown count may take is also within what the intruder knows of it
-            pl.min_horizontal("down", x - pl.col("lo")).alias("down"),
-            pl.min_horizontal("up", pl.col("hi") - x).alias("up"),
-            ((x > 0) & ((x < threshold + 0.5) | (pl.col("base") & (x < min_base)))).alias("small"),
-            pl.when(pl.col("weighted")).then(WEIGHTED_WIDTH).otherwise(float(WIDTH)).alias("need"),
-        )
-        .drop("pinned")
-        .sort("kid", "cls")
-    )
+    cells = cells.join(pinned, on=["kid", "cls"], how="left").with_columns(
+        pl.when(pinned_cell).then(x).otherwise(pl.col("floor").fill_null(0.0).clip(upper_bound=x))
+        .alias("lo"),
+        pl.when(pinned_cell).then(x).otherwise(float("inf")).alias("hi"),
+    ).with_columns(
+        # what a shown count may take is also within what the intruder knows of it
+        pl.min_horizontal("down", x - pl.col("lo")).alias("down"),
+        pl.min_horizontal("up", pl.col("hi") - x).alias("up"),
+        ((x > 0) & ((x < threshold + 0.5) | (pl.col("base") & (x < min_base)))).alias("small"),
+        pl.when(pl.col("weighted")).then(WEIGHTED_WIDTH).otherwise(float(WIDTH)).alias("need"),
+    ).drop("pinned").sort("kid", "cls")
     # what the ids stand for, for the move tables
     keys = (
         keys.join(labels["gc"].drop("gt"), on="gc")
@@ -508,10 +470,8 @@ def _rounding_slack(x: pl.Expr, rounding: int, continuous: pl.Expr) -> tuple[pl.
     shown = ((x / rounding) + 0.5).floor() * rounding
     half = rounding / 2
     low = pl.when(continuous).then(shown - half).otherwise((shown - half).ceil())
-    high = (
-        pl.when(continuous)
-        .then(shown + half - CONTINUOUS_MARGIN)
-        .otherwise((shown + half).ceil() - 1)
+    high = pl.when(continuous).then(shown + half - CONTINUOUS_MARGIN).otherwise(
+        (shown + half).ceil() - 1
     )
     return (x - low).clip(lower_bound=0.0), (high - x).clip(lower_bound=0.0)
 
@@ -596,11 +556,7 @@ class _Moves:
             )
             .filter(pl.col("outer_size") > pl.col("size"))
             .with_columns(
-                pl.col("outer_size")
-                .rank("dense")
-                .over("date", "gc")
-                .cast(pl.Int64)
-                .sub(1)
+                pl.col("outer_size").rank("dense").over("date", "gc").cast(pl.Int64).sub(1)
                 .alias("reach")
             )
             .select("date", "gc", "outer", "reach")
@@ -614,16 +570,12 @@ class _Moves:
         )
         near = containers.filter(pl.col("reach") < REACH)
         in_country = near.filter(pl.col("outer").is_in(country))
-        return (
-            pl.concat(
-                [
-                    self._leaves_outside(near.filter(~pl.col("outer").is_in(country))),
-                    self._leaves_of_neighbour(in_country),
-                ]
-            )
-            .group_by("date", "gc", "y")
-            .agg(pl.col("reach").min())
-        )
+        return pl.concat(
+            [
+                self._leaves_outside(near.filter(~pl.col("outer").is_in(country))),
+                self._leaves_of_neighbour(in_country),
+            ]
+        ).group_by("date", "gc", "y").agg(pl.col("reach").min())
 
     def _leaves_of_neighbour(self, in_country: pl.DataFrame) -> pl.DataFrame:
         """(date, gc, y, reach): for a geography sought across the country (an ICB against
@@ -679,7 +631,9 @@ class _Moves:
                 .rename({"gc": "leaf_gc", "target_gc": "gc"})
             )
 
-        inside = located(base.join(self.ancestors.rename({"leaf": "x"}), on=["date", "gc"]), "x")
+        inside = located(
+            base.join(self.ancestors.rename({"leaf": "x"}), on=["date", "gc"]), "x"
+        )
         xs = inside.sort(["tid", "count", "x"], descending=[False, True, False])
         if keep is not None:
             xs = xs.group_by("tid", maintain_order=True).head(keep)
@@ -691,7 +645,9 @@ class _Moves:
             return (
                 located(targets.join(outside, on=["date", "gc"]), "y")
                 .join(room, on="tid")
-                .with_columns((pl.col("count") + pl.col("x_room") < pl.col("need")).alias("short"))
+                .with_columns(
+                    (pl.col("count") + pl.col("x_room") < pl.col("need")).alias("short")
+                )
             )
 
         # with few candidates, the nearest leaves first; further out only where none of
@@ -760,16 +716,16 @@ class _Moves:
             moves.extend((int(cls), *move) for move in pairs)
             singles.extend((int(cls), *single) for single in alone)
             partners.extend((int(cls), *partner) for partner in other)
-        self._partners = pl.DataFrame(partners, schema=["cls", "b", "bm", "b2"], orient="row").cast(
-            pl.Int64
-        )
+        self._partners = pl.DataFrame(
+            partners, schema=["cls", "b", "bm", "b2"], orient="row"
+        ).cast(pl.Int64)
         return (
             pl.DataFrame(moves, schema=["cls", "b", "bm", "b2", "sign"], orient="row").cast(
                 pl.Int64
             ),
-            pl.DataFrame(singles, schema=["cls", "part", "v", "b2", "sign"], orient="row").cast(
-                pl.Int64
-            ),
+            pl.DataFrame(
+                singles, schema=["cls", "part", "v", "b2", "sign"], orient="row"
+            ).cast(pl.Int64),
         )
 
     def breakdown_candidates(
@@ -791,11 +747,9 @@ class _Moves:
                 on=["tid", "bm"],
                 how="semi",
             )
-        inside = (
-            pairs.select("tid", "cls", "b", "bm")
-            .join(self._bd, on=["cls", "b", "bm"])
-            .select("tid", "bm", "b2", "sign")
-        )
+        inside = pairs.select("tid", "cls", "b", "bm").join(
+            self._bd, on=["cls", "b", "bm"]
+        ).select("tid", "bm", "b2", "sign")
         # one category per partition, moving `all` with it: for a cell inside a breakdown,
         # one of the categories it holds in its own partition (where no pair of categories
         # can move, e.g. `rest` when Core20 is empty, a single category still can)
@@ -860,12 +814,8 @@ class _Moves:
         touched = [combos.select("tid", "bm", pl.col("b").alias("b2"), pl.lit(1).alias("sign"))]
         for part in parts:
             touched.append(
-                combos.select(
-                    "tid",
-                    "bm",
-                    pl.lit(part, dtype=pl.Int64).alias("part"),
-                    pl.col(f"v{part}").alias("v"),
-                )
+                combos.select("tid", "bm", pl.lit(part, dtype=pl.Int64).alias("part"),
+                              pl.col(f"v{part}").alias("v"))
                 .join(base.select("tid", "cls"), on="tid")
                 .join(self._singles, on=["cls", "part", "v"])
                 .select("tid", "bm", "b2", "sign")
@@ -1107,13 +1057,8 @@ def _evaluate(
         stays = shown & _rounding_absorbs(start)
         holds = (lower <= start) & (end <= upper)
         offsets.append(
-            pl.when(stays)
-            .then(0.0)
-            .when(holds)
-            .then(held_cost)
-            .otherwise(infinite)
-            .sum()
-            .alias(f"cost_{index}")
+            pl.when(stays).then(0.0).when(holds).then(held_cost).otherwise(infinite)
+            .sum().alias(f"cost_{index}")
         )
     summary = located.group_by(group).agg(
         pl.len().alias("n"),
@@ -1136,20 +1081,18 @@ def _evaluate(
             (found & (pl.col("width") >= pl.col("need"))).alias("feasible"),
         )
     summary = summary.with_columns(
-        pl.when(pl.col("width") >= pl.col("need"))
-        .then(pl.col(f"cost_{HELD}"))
-        .otherwise(infinite)
-        .alias(f"cost_{HELD}")
+        pl.when(pl.col("width") >= pl.col("need")).then(pl.col(f"cost_{HELD}"))
+        .otherwise(infinite).alias(f"cost_{HELD}")
     )
     # the cheapest option; on a tie, withholding every cell, then the earliest offset
     choices = [HELD, *range(len(OFFSETS))]
     cost = pl.min_horizontal(*[pl.col(f"cost_{c}") for c in choices])
-    option = pl.coalesce(*[pl.when(pl.col(f"cost_{c}") == cost).then(pl.lit(c)) for c in choices])
-    return (
-        summary.with_columns(cost.alias("cost"), option.alias("option"))
-        .with_columns((found & pl.col("cost").is_finite()).alias("feasible"))
-        .drop(f"cost_{c}" for c in choices)
+    option = pl.coalesce(
+        *[pl.when(pl.col(f"cost_{c}") == cost).then(pl.lit(c)) for c in choices]
     )
+    return summary.with_columns(cost.alias("cost"), option.alias("option")).with_columns(
+        (found & pl.col("cost").is_finite()).alias("feasible")
+    ).drop(f"cost_{c}" for c in choices)
 
 
 def _rounding_absorbs(start: pl.Expr) -> pl.Expr:
@@ -1168,7 +1111,11 @@ def _withheld_cells(located: pl.DataFrame) -> pl.DataFrame:
         dict(enumerate(OFFSETS)), default=None, return_dtype=pl.Float64
     )
     stays = _rounding_absorbs(-pl.col("need") * offsets)
-    return located.filter(pl.col("present") & ~stays.fill_null(False)).select("kid", "cls").unique()
+    return (
+        located.filter(pl.col("present") & ~stays.fill_null(False))
+        .select("kid", "cls")
+        .unique()
+    )
 
 
 def _best(
@@ -1234,11 +1181,9 @@ def _protect(
         .join(base.select("tid", "cls", "fam", "t"), on="tid")
         .sort(cube_key)
     )
-    own_level = (
-        base.select("tid", "gc")
-        .join(table.keys.select("gc", "geography_type").unique(), on="gc")
-        .select("tid", _level_cost("geography_type").alias("own_level"))
-    )
+    own_level = base.select("tid", "gc").join(
+        table.keys.select("gc", "geography_type").unique(), on="gc"
+    ).select("tid", _level_cost("geography_type").alias("own_level"))
     # Each target's choice reads only its own cubes and the costs fixed above, so the
     # targets are taken in batches (memory bounded by the batch, not by every cube of
     # every target at once) and the cells are withheld after the last batch: the same
@@ -1261,14 +1206,10 @@ def _protect(
         withheld_parts.append(_withheld_cells(lookup.locate(cubes.join(chosen, on=cube_key))))
     chosen = pl.concat(chosen_parts) if chosen_parts else combos.select(cube_key).clear()
     withheld = (
-        (
-            pl.concat(withheld_parts).unique()
-            if withheld_parts
-            else table.cells.select("kid", "cls").clear()
-        )
-        .join(table.cells.select("kid", "cls", "rows"), on=["kid", "cls"])
-        .explode("rows")
-    )
+        pl.concat(withheld_parts).unique()
+        if withheld_parts
+        else table.cells.select("kid", "cls").clear()
+    ).join(table.cells.select("kid", "cls", "rows"), on=["kid", "cls"]).explode("rows")
     suppressed[withheld["rows"].to_numpy()] = True
     return targets.join(chosen, on="tid", how="anti")
 
@@ -1298,9 +1239,9 @@ def _cubes(
     spread = combos.join(moves.period().rename({"sign": "st"}), on=["cls", "t", "tm"]).join(
         moves.t_dates.rename({"t": "t2", "date": "date2"}), on="t2"
     )
-    geo_at = moves.geography_support(spread.select(pl.col("date2").alias("date"), "x", "y")).rename(
-        {"date": "date2", "sign": "sg", "gc": "g2"}
-    )
+    geo_at = moves.geography_support(
+        spread.select(pl.col("date2").alias("date"), "x", "y")
+    ).rename({"date": "date2", "sign": "sg", "gc": "g2"})
     return (
         spread.join(geo_at, on=["date2", "x", "y"])
         .join(bd_moves.rename({"sign": "sb"}), on=["tid", "bm"])
@@ -1324,11 +1265,8 @@ def _withhold_parents(
     holding it, in every breakdown."""
     holding = (
         targets.select("cls", "fam", "t", "gc", "date")
-        .join(
-            moves.ancestors.rename({"gc": "inner"}),
-            left_on=["date", "gc"],
-            right_on=["date", "inner"],
-        )
+        .join(moves.ancestors.rename({"gc": "inner"}), left_on=["date", "gc"],
+              right_on=["date", "inner"])
         .join(moves.ancestors.rename({"gc": "outer"}), on=["date", "leaf"])
         .select("cls", "fam", "t", pl.col("outer").alias("gc"))
         .unique()

@@ -109,7 +109,9 @@ def _with_phases(
     by = [key for key in keys if key in phases.columns]
     unknown = sorted(set(phases.columns) - set(by) - set(PHASE_COLUMNS))
     if unknown or not set(PHASE_COLUMNS) <= set(phases.columns):
-        raise ValueError(f"SPC phases need {[*keys, *PHASE_COLUMNS]} columns; unexpected {unknown}")
+        raise ValueError(
+            f"SPC phases need {[*keys, *PHASE_COLUMNS]} columns; unexpected {unknown}"
+        )
     table = phases.select(
         *by,
         pl.col("recalculate_from").cast(pl.Date).alias("_phase"),

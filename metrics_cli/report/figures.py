@@ -531,14 +531,8 @@ def _rows_shown(disclosed: DisclosedValues, context: GeographyContext, as_at: da
         rows.filter(in_geographies(context.peers) & whole & benchmarked),
     ]
     return pl.concat(parts).unique(
-        [
-            "metric_id",
-            "period_grain",
-            "period_start",
-            *GEOGRAPHY_KEY,
-            "breakdown_type",
-            "breakdown_value",
-        ],
+        ["metric_id", "period_grain", "period_start", *GEOGRAPHY_KEY, "breakdown_type",
+         "breakdown_value"],
         maintain_order=True,
     )
 
