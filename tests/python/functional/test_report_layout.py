@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python: layout_check
@@ -49,6 +50,40 @@ def test_every_report_is_laid_out_without_faults(tiny_warehouse: Path, tmp_path:
     # every page but the last reaches at least a third of the way down (sections run on
     # rather than each starting a page; print.css)
     assert findings.sparse_pages == []
+
+
+def test_counts_as_large_as_a_national_icbs_fit_their_columns(
+    tiny_warehouse: Path, tmp_path: Path
+) -> None:
+    """A national ICB's counts run to ten characters (`14,012,345` GP encounters a year);
+    at icb scale a seven-digit numerator ran into its denominator (`1,132,4752,487,390`).
+    The tiny ICB's report, each row's numerator and denominator scaled by a power of ten
+    that makes the larger of them eight digits (the values shown are unchanged), lays out
+    with every count in its cell."""
+    findings = LayoutFindings()
+    with open_warehouse(tiny_warehouse) as wh:
+        period = resolve_period(wh, None)
+        frame = load_disclosed_metric_values(wh, None)
+        larger = pl.max_horizontal("numerator", "denominator")
+        digits = larger.round(0).cast(pl.Int64).cast(pl.String).str.len_chars()
+        factor = pl.when(larger > 0).then(pl.lit(10).pow(8 - digits))
+        large = frame.with_columns(
+            (pl.col(column) * factor.fill_null(1)).round(0)
+            for column in ("numerator", "denominator")
+        )
+        larger_counts = large.select(larger.alias("count")).drop_nulls()
+        assert larger_counts.get_column("count").max() < 10**8
+        eight_digits = larger_counts.filter(pl.col("count") >= 10**7)  # `12,345,678`
+        assert eight_digits.height > frame.height / 2
+        disclosed = DisclosedValues.in_memory(large)
+        scope = next(s for s in list_scopes(wh, period.end) if s[0] == "icb")
+        report = build_report(wh, disclosed, scope, period, date(2025, 7, 14))
+        document = lay_out(render_html(report, link_stylesheet=False))
+        pdf = tmp_path / "icb.pdf"
+        document.write_pdf(pdf, pdf_variant=PDF_VARIANT)
+        findings.add(check_layout(document, pdf, "icb"))
+    assert findings.cells > 500
+    assert findings.overlaps == []
 
 
 def test_the_check_finds_an_overprinted_cell_and_a_contradictory_row(tmp_path: Path) -> None:
