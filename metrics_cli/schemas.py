@@ -186,13 +186,6 @@ def is_nhs_number(text: pl.Expr) -> pl.Expr:
     return valid.fill_null(False)
 
 
-def may_hold_nhs_number(text: pl.Expr) -> pl.Expr:
-    """True where a text has ten digits in a row, in any grouping, and is not a decimal
-    quantity: every text `nhs_numbers_in` finds, and others (whose check digit fails)."""
-    ten_digits = text.str.contains(_TEN_DIGITS).fill_null(False)
-    return ten_digits & ~text.str.contains(_QUANTITY).fill_null(False)
-
-
 # One search for what any of a cell's own direct-identifier and hidden-character checks
 # could find: ten digits in a row, a postcode's shape (without its word boundaries) or a
 # hiding character. A superset of those checks' failures, at the cost of one of them.
@@ -217,7 +210,10 @@ def nhs_numbers_in(values: pl.Series) -> pl.Series:
     holds none (it is some other number), nor does a decimal quantity such as
     `94347659.19`. Set-based: polars over the whole column."""
     frame = pl.DataFrame({"text": values.cast(pl.String)}).with_row_index("row")
-    candidates = frame.filter(may_hold_nhs_number(pl.col("text")))
+    candidates = frame.filter(
+        pl.col("text").str.contains(_TEN_DIGITS).fill_null(False)
+        & ~pl.col("text").str.contains(_QUANTITY).fill_null(False)
+    )
     if candidates.is_empty():
         return pl.Series(values.name, [False] * len(values), dtype=pl.Boolean)
     groups = pl.col("groups")
@@ -1202,6 +1198,7 @@ def dataset_schema(
         )
         checks[column].append(_column_check(_shows_as_written, hiding))
         rules[(column, hiding.message)] = hiding
+        may_fail[(column, hiding.rule_id)] = None  # the column's `may_identify` covers it
     for row_rule in (*spec.all_rules(), *plausibility_rules(spec, context)):
         if not row_rule.applies(context):
             continue
@@ -1221,7 +1218,6 @@ def dataset_schema(
         rules[(column, NHS_NUMBER_RULE.message)] = NHS_NUMBER_RULE
         # one search stands in for the column's identifier and hidden-character checks
         may_fail[(column, NHS_NUMBER_RULE.rule_id)] = may_identify(pl.col(column))
-        may_fail[(column, f"{column}.hidden_character")] = None
         if spec.patient_level:
             checks[column].append(_identifier_check(postcodes_in, POSTCODE_RULE))
             rules[(column, POSTCODE_RULE.message)] = POSTCODE_RULE

@@ -1,5 +1,5 @@
 -- A table, not a view: it sums rows that share their keys, and a view would repeat
--- that aggregation in every model that reads it (90 million hospital rows nationally).
+-- that aggregation in every model that reads it.
 {{ config(materialized='table') }}
 
 {{ staged(
