@@ -315,11 +315,14 @@ def _date_ranges(
     (`main_date_range`), from the distinct dates of the whole file (future ones left out:
     their own rule reports them). Columns with nothing far apart are left out."""
     ranges: dict[str, tuple[date, date]] = {}
+    typed = _parquet_schema(path) if path.suffix == ".parquet" else {}
     for column, kind in spec.fields.items():
         if kind.when != "period" or column not in header:
             continue
-        day = kind.parse(pl.col(column)).alias("day")
-        dated = _scan(path, header).select(day).drop_nulls()
+        dated = _typed_days(path, column, typed[column]) if column in typed else None
+        if dated is None:
+            day = kind.parse(pl.col(column)).alias("day")
+            dated = _scan(path, header).select(day).drop_nulls()
         if today is not None:
             dated = dated.filter(pl.col("day") <= today)
         found = dated.group_by("day").len().collect(engine="streaming")
@@ -327,6 +330,22 @@ def _date_ranges(
         if bulk is not None:
             ranges[column] = bulk
     return ranges
+
+
+def _typed_days(path: Path, column: str, dtype: pl.DataType) -> pl.LazyFrame | None:
+    """The dates of a Parquet column stored as dates (or date-times), read as they are: the
+    days the text route (`_as_text`, then `parse_iso_date`) would find, without writing
+    each one as text and parsing it back, a tenth of the cost for the encounters. Only
+    years 0 to 9999 have the four-digit `YYYY` that route accepts. None for any other type,
+    which takes the text route."""
+    if isinstance(dtype, pl.Date):
+        day = pl.col(column)
+    elif isinstance(dtype, pl.Datetime):
+        day = pl.col(column).dt.date()
+    else:
+        return None
+    days = pl.scan_parquet(path).select(day.alias("day")).drop_nulls()
+    return days.filter(pl.col("day").dt.year().is_between(0, 9999))
 
 
 # ---------------------------------------------------------------- one chunk

@@ -275,6 +275,33 @@ def test_a_row_far_before_the_rest_of_the_dataset_is_quarantined(tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize("stored_as", [pl.Date(), pl.Datetime("us"), pl.Datetime("ms", "UTC")])
+def test_a_parquet_file_of_dates_finds_the_bulk_of_its_dates_as_the_csv_does(
+    tmp_path: Path, stored_as: pl.DataType
+) -> None:
+    """The dates of a Parquet date column are read as they are, not written as text and
+    parsed back; the dates holding the bulk and the row far from them are the same. The
+    year-24 row (`0024-01-01` as text) takes part in both; nulls in neither."""
+    rows = [activity("0024-01-01"), *(activity(m) for m in months(2023, 24))]
+    as_text = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String), orient="row")
+    typed = as_text.with_columns(pl.col("month").str.to_date("%Y-%m-%d").cast(stored_as))
+    undated = typed.head(1).with_columns(pl.lit(None).cast(stored_as).alias("month"))
+    typed = pl.concat([typed, undated])
+    for name, frame in (("csv", as_text), ("parquet", typed)):
+        data = inputs(tmp_path / name)
+        if name == "csv":
+            write(data, "hospital_activity", rows)
+        else:
+            frame.write_parquet(data / "hospital_activity.parquet")
+
+        report = validate(tmp_path / name, data)
+
+        far = next(p for p in report.problems if p.rule.startswith("month is far outside"))
+        assert (far.row, far.value) == (1, "0024-01-01"), name
+        assert far.rule.endswith("(2023-01-01 to 2024-12-01, more than 24 months away)")
+    assert counts(report, "hospital_activity") == (26, 24, 2, False)
+
+
 def test_dates_spread_evenly_are_all_plausible(tmp_path: Path) -> None:
     data = inputs(tmp_path)
     write(data, "hospital_activity", [activity(m) for m in months(2019, 72)])
