@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +104,7 @@ _TEN_DIGITS = rf"\d(?:{_DIGIT_SEPARATOR}?\d){{9}}"
 _QUANTITY = r"^\s*[+-]?\d+\.\d+\s*$"
 _FULL_POSTCODE = r"(?i)\b[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}\b"
 _LSOA = r"^[EW]01\d{6}$"
+_ASSESSMENT_QUARTER = r"^(\d{4})/(\d{2}) Q[1-4]$"
 
 Validity = Callable[[pl.Expr], pl.Expr]
 Parser = Callable[[pl.Expr], pl.Expr]
@@ -324,6 +325,12 @@ class Field:
     # practice's registered list size
     when: str | None = None
     per_patient: int | None = None
+    # Regular expressions that between them match every text `valid` accepts, none of
+    # which can hold a direct identifier or a part of a split NHS number (neither
+    # `may_identify` nor `may_be_split_part` finds one in it; a property test holds both):
+    # the column's own rule then stands in for those searches when a batch's suspect rows
+    # are found. Empty for a kind that may hold either (a number, free text).
+    identifier_free_shapes: tuple[str, ...] = ()
 
 
 def text(nullable: bool = False) -> Field:
@@ -338,7 +345,13 @@ def code(values: tuple[str, ...], nullable: bool = False, described: str | None 
         "allowed_values",
         f"{{column}} must be one of {listed}",
         lambda t: t.is_in(values),
+        identifier_free_shapes=_exactly(values),
     )
+
+
+def _exactly(values: Iterable[str]) -> tuple[str, ...]:
+    """One shape matching each listed value and nothing else."""
+    return tuple(f"^{re.escape(value)}$" for value in values)
 
 
 def date(nullable: bool = False, when: str | None = None) -> Field:
@@ -350,6 +363,7 @@ def date(nullable: bool = False, when: str | None = None) -> Field:
         lambda t: parse_iso_date(t).is_not_null(),
         parse_iso_date,
         when,
+        identifier_free_shapes=(_ISO_DATE,),
     )
 
 
@@ -362,6 +376,7 @@ def month() -> Field:
         lambda t: parse_iso_date(t).dt.day() == 1,
         parse_iso_date,
         "period",
+        identifier_free_shapes=(_ISO_DATE,),
     )
 
 
@@ -374,6 +389,7 @@ def gpad_month() -> Field:
         lambda t: parse_gpad_month(t).dt.day() == 1,
         parse_gpad_month,
         "period",
+        identifier_free_shapes=(_GPAD_DATE, _ISO_DATE),
     )
 
 
@@ -444,6 +460,7 @@ def boolean() -> Field:
         "{column} must be true or false",
         lambda t: t.is_in(TRUE_TEXT + FALSE_TEXT),
         _parse_boolean,
+        identifier_free_shapes=_exactly(TRUE_TEXT + FALSE_TEXT),
     )
 
 
@@ -454,6 +471,7 @@ def financial_year() -> Field:
         "year_format",
         "{column} must be a financial year written like 2024/25",
         is_financial_year,
+        identifier_free_shapes=(_FINANCIAL_YEAR,),
     )
 
 
@@ -473,7 +491,8 @@ def assessment_period() -> Field:
         False,
         "quarter_format",
         "{column} must be a financial-year quarter written like 2025/26 Q2",
-        lambda t: _consecutive_years(t, r"^(\d{4})/(\d{2}) Q[1-4]$"),
+        lambda t: _consecutive_years(t, _ASSESSMENT_QUARTER),
+        identifier_free_shapes=(_ASSESSMENT_QUARTER,),
     )
 
 
@@ -485,6 +504,7 @@ def lsoa(nullable: bool = False, unknown_allowed: bool = True) -> Field:
         "lsoa_format",
         f"{{column}} must be an LSOA code (E01 or W01 and six digits){also}",
         lambda t: t.str.contains(_LSOA) | (pl.lit(unknown_allowed) & (t == UNKNOWN_LSOA)),
+        identifier_free_shapes=(_LSOA, *_exactly([UNKNOWN_LSOA])),
     )
 
 
@@ -1180,6 +1200,9 @@ def dataset_schema(
     checks: dict[str, list[pa.Check]] = {column: [] for column in spec.columns}
     rules: dict[tuple[str, str], Rule] = {}
     may_fail: dict[tuple[str, str], pl.Expr | None] = {}
+    # a column whose own rule refuses any text that could identify (a date, a listed code):
+    # that rule, computed exactly for every row, stands in for its identifier searches
+    identifier_free = {c for c, kind in spec.fields.items() if kind.identifier_free_shapes}
     for column, kind in spec.fields.items():
         rules[(column, "not_nullable")] = Rule(
             f"{column}.not_null", f"{column} must not be empty", (column,)
@@ -1217,20 +1240,27 @@ def dataset_schema(
         checks[column].append(_identifier_check(found, NHS_NUMBER_RULE))
         rules[(column, NHS_NUMBER_RULE.message)] = NHS_NUMBER_RULE
         # one search stands in for the column's identifier and hidden-character checks
-        may_fail[(column, NHS_NUMBER_RULE.rule_id)] = may_identify(pl.col(column))
+        may_fail[(column, NHS_NUMBER_RULE.rule_id)] = (
+            None if column in identifier_free else may_identify(pl.col(column))
+        )
         if spec.patient_level:
             checks[column].append(_identifier_check(postcodes_in, POSTCODE_RULE))
             rules[(column, POSTCODE_RULE.message)] = POSTCODE_RULE
             may_fail[(column, POSTCODE_RULE.rule_id)] = None
     # a column named twice makes the file refused before its rows are read
     shapes = _SplitShapes(tuple((a, b) for a, b in itertools.pairwise(header) if a != b))
+    searched: list[str] = []  # the cells searched for the shape of a split number's part
     for first, second in shapes.pairs:
         split = Rule(
             "direct_identifier.nhs_number_split", SPLIT_NHS_NUMBER_MESSAGE, (first, second), True
         )
         checks[first].append(_split_check(second, shapes, split))
         rules[(first, split.message)] = split
+        if identifier_free & {first, second}:  # a part needs both cells: one's rule covers
+            may_fail[(first, split.rule_id)] = None
+            continue
         may_fail[(first, split.rule_id)] = pl.col(_part_flag(first)) & pl.col(_part_flag(second))
+        searched += [first, second]
     columns = {
         column: pa.Column(
             pl.String,
@@ -1240,8 +1270,7 @@ def dataset_schema(
         for column, column_checks in checks.items()
     }
     part_flags = {
-        _part_flag(column): may_be_split_part(pl.col(column))
-        for column in dict.fromkeys(itertools.chain.from_iterable(shapes.pairs))
+        _part_flag(column): may_be_split_part(pl.col(column)) for column in dict.fromkeys(searched)
     }
     return BuiltSchema(pa.DataFrameSchema(columns, name=spec.name), rules, may_fail, part_flags)
 

@@ -5,6 +5,7 @@ the validation output directory that never touches the inputs."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -119,6 +120,65 @@ def test_the_quick_tests_of_a_batch_find_every_cell_the_exact_checks_find(
     assert found["exact_split"].to_list()[4]
     assert found.filter(pl.col("exact") & ~pl.col("quick")).is_empty()
     assert found.filter(pl.col("exact_split") & ~pl.col("quick_split")).is_empty()
+
+
+# Every kind of column whose own rule stands in for its identifier searches
+# (`Field.identifier_free_shapes`), named by dataset and column.
+_FREE_KINDS = {
+    f"{name}.{column}": kind
+    for name, spec in DATASETS.items()
+    for column, kind in spec.fields.items()
+    if kind.identifier_free_shapes
+}
+
+
+def test_dates_codes_and_formatted_columns_are_searched_by_their_own_rule_only() -> None:
+    kinds = {key.split(".", 1)[1] for key in _FREE_KINDS}
+    assert {"encounter_date", "clinician_role", "lsoa_code", "month", "sex"} <= kinds
+    numbers = {c for s in DATASETS.values() for c, k in s.fields.items() if k.dtype.is_numeric()}
+    assert numbers and not numbers & kinds  # ten digits are a whole number: always searched
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("key", sorted(_FREE_KINDS))
+def test_no_text_a_free_kind_accepts_can_identify(key: str, data: st.DataObject) -> None:
+    """What `identifier_free_shapes` claims: every text of its shapes is found by neither
+    quick search, so no row whose value passes the column's rule can fail an identifier
+    check (and a row whose value fails it is suspect anyway)."""
+    shapes = _FREE_KINDS[key].identifier_free_shapes
+    text = data.draw(st.one_of(*(st.from_regex(s, fullmatch=True) for s in shapes)))
+    found = pl.DataFrame({"t": [text]}).select(
+        may_identify(pl.col("t")) | may_be_split_part(pl.col("t"))
+    )
+    assert not found.item(), (key, text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("key", sorted(_FREE_KINDS))
+def test_every_text_a_free_kind_accepts_has_one_of_its_shapes(
+    key: str, data: st.DataObject
+) -> None:
+    """The other half: the shapes cover what the rule accepts. Texts near the shapes (one
+    drawn, then a character inserted, dropped or changed) that the rule accepts match a
+    shape."""
+    kind = _FREE_KINDS[key]
+    assert kind.valid is not None
+    shapes = kind.identifier_free_shapes
+    near = data.draw(st.one_of(*(st.from_regex(s, fullmatch=True) for s in shapes)))
+    where = data.draw(st.integers(0, len(near)))
+    extra = data.draw(st.sampled_from("0123456789 -/QEWJULANaz\t"))
+    how = data.draw(st.sampled_from(["insert", "drop", "change", "keep"]))
+    text = {
+        "insert": near[:where] + extra + near[where:],
+        "drop": near[:where] + near[where + 1 :],
+        "change": near[:where] + extra + near[where + 1 :],
+        "keep": near,
+    }[how]
+    accepted = pl.DataFrame({"t": [text]}).select(kind.valid(pl.col("t")).fill_null(False))
+    if accepted.item():
+        assert any(re.fullmatch(s, text) for s in shapes), (key, text)
 
 
 def test_an_nhs_number_inside_maturity_evidence_refuses_the_file(tmp_path: Path) -> None:
