@@ -1200,8 +1200,9 @@ def dataset_schema(
     checks: dict[str, list[pa.Check]] = {column: [] for column in spec.columns}
     rules: dict[tuple[str, str], Rule] = {}
     may_fail: dict[tuple[str, str], pl.Expr | None] = {}
-    # a column whose own rule refuses any text that could identify (a date, a listed code):
-    # that rule, computed exactly for every row, stands in for its identifier searches
+    # a column whose own rule refuses any text that could identify (a date, a listed code,
+    # a set format such as an LSOA code): that rule, computed exactly for every row, stands
+    # in for its identifier searches
     identifier_free = {c for c, kind in spec.fields.items() if kind.identifier_free_shapes}
     for column, kind in spec.fields.items():
         rules[(column, "not_nullable")] = Rule(
