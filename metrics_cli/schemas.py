@@ -1200,10 +1200,10 @@ def dataset_schema(
     checks: dict[str, list[pa.Check]] = {column: [] for column in spec.columns}
     rules: dict[tuple[str, str], Rule] = {}
     may_fail: dict[tuple[str, str], pl.Expr | None] = {}
-    # a column whose own rule refuses any text that could identify (a date, a listed code,
-    # a set format such as an LSOA code): that rule, computed exactly for every row, stands
-    # in for its identifier searches
-    identifier_free = {c for c, kind in spec.fields.items() if kind.identifier_free_shapes}
+    # columns whose own rule refuses any text that could identify (a date, a listed code,
+    # a set format such as an LSOA code): that rule, checked exactly on every row, stands
+    # in for their identifier searches
+    identifier_free: set[str] = set()
     for column, kind in spec.fields.items():
         rules[(column, "not_nullable")] = Rule(
             f"{column}.not_null", f"{column} must not be empty", (column,)
@@ -1212,6 +1212,8 @@ def dataset_schema(
             rule = Rule(f"{column}.{kind.rule}", kind.message.format(column=column), (column,))
             checks[column].append(_column_check(kind.valid, rule))
             rules[(column, rule.message)] = rule
+            if kind.identifier_free_shapes:
+                identifier_free.add(column)
         if kind.valid is not None:
             continue  # a date, number or listed code: its own rule refuses any other text
         hiding = Rule(

@@ -478,9 +478,20 @@ def _described(failures: pl.DataFrame, rules: pl.DataFrame, frame: pl.DataFrame)
 
 
 def _masked(problems: pl.DataFrame, patient_level: bool) -> pl.DataFrame:
-    """Problems with every value that is, or holds, a direct identifier withheld."""
+    """Problems with every value that is, or holds, a direct identifier withheld, and
+    every value of a cell that holds part of one: the two cells of a split NHS number are
+    each withheld whatever rule they are reported for (`943 476` breaking one rule and
+    `5919` beside it another would give the number back)."""
     values = problems.get_column("value")
-    hidden = problems.get_column("identifier") | nhs_numbers_in(values)
+    cell = pl.concat_str([pl.col("position").cast(pl.String), pl.col("column")], separator="|")
+    identifying = (
+        problems.filter(pl.col("identifier"))
+        .select("position", pl.col("shown").str.split("+").alias("column"))
+        .explode("column")
+        .select(cell.alias("cell"))
+    )
+    in_identifying_cell = problems.select(cell.is_in(identifying["cell"].implode())).to_series()
+    hidden = problems.get_column("identifier") | in_identifying_cell | nhs_numbers_in(values)
     if patient_level:
         hidden = hidden | postcodes_in(values)
     return problems.with_columns(
@@ -598,8 +609,8 @@ def _check_chunk(
         outputs.load(to_canonical(spec, chunk))
         progress.rows_loaded += chunk.height
         return
-    described = _described(failures, rules, chunk)
-    problems = _masked(described, spec.patient_level).select(
+    described = _masked(_described(failures, rules, chunk), spec.patient_level)
+    problems = described.select(
         pl.lit(file_name).alias("file"),
         pl.col("row"),
         pl.col("shown").alias("column"),

@@ -210,6 +210,55 @@ def test_an_nhs_number_with_a_prefix_in_a_patient_level_file_is_refused(tmp_path
     assert "9434765919" not in everything_written(tmp_path / "out")
 
 
+def test_identifiers_in_dates_and_coded_columns_are_still_found(tmp_path: Path) -> None:
+    """Date and code columns are not searched for identifiers when suspect rows are found:
+    their own rule refuses such a value, so its row is checked exactly like any other."""
+    data = inputs(tmp_path)
+    rows = [
+        encounter(1, encounter_date="943 476 5919"),
+        encounter(2, appt_mode="TS18 1AB"),
+        encounter(3, clinician_role="943 476", appt_mode="5919"),
+        encounter(4),
+    ]
+    write(data, "gp_encounters", rows)
+
+    report = validate(tmp_path, data)
+
+    assert report.file_errors == [
+        "gp_encounters.csv: direct identifiers found: NHS numbers in column encounter_date "
+        "(1 rows), NHS numbers split across columns clinician_role and appt_mode (1 rows), "
+        "full postcodes in column appt_mode (1 rows); the whole file is refused"
+    ]
+    written = everything_written(tmp_path / "out")
+    assert "5919" not in written and "TS18" not in written
+
+
+def test_an_nhs_number_for_a_practice_code_is_not_named_as_an_unknown_practice(
+    tmp_path: Path,
+) -> None:
+    """A practice code that is not in organisations is named in the validation results
+    (and from there in data_quality); one that holds an NHS number, whole or split with
+    the cell beside it, is withheld there as in problems.csv."""
+    data = inputs(tmp_path)
+    rows = [
+        encounter(1, practice_code="9434765919"),
+        encounter(2, practice_code="943 476", patient_id="5919"),
+        encounter(3, practice_code="Z99999"),
+    ]
+    write(data, "gp_encounters", rows)
+
+    report = validate(tmp_path, data)
+
+    assert report.datasets["gp_encounters"].refused
+    results = pl.read_parquet(tmp_path / "out" / "validation_results.parquet")
+    unknown = results.filter(pl.col("check_name") == "unknown_practice_code")
+    assert set(unknown["practice_code"].to_list()) == {WITHHELD, "Z99999"}
+    assert unknown.filter(pl.col("practice_code") == WITHHELD)["rows_affected"].item() == 2
+    shown = "\n".join(str(row) for row in results.rows()) + everything_written(tmp_path / "out")
+    assert "5919" not in shown and "943 476" not in shown
+    assert "5919" not in format_report(report)
+
+
 def test_a_postcode_inside_a_note_of_a_patient_level_file_is_refused(tmp_path: Path) -> None:
     data = inputs(tmp_path)
     rows = [{**encounter(1), "note": "lives at ts18 1ab, alone"}, {**encounter(2), "note": "ok"}]
