@@ -13,7 +13,7 @@ import csv
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -309,13 +309,17 @@ def _repeated_keys(path: Path, header: list[str], key: tuple[str, ...]) -> froze
 
 
 def _date_ranges(
-    spec: DatasetSpec, path: Path, header: list[str], today: date | None
+    spec: DatasetSpec,
+    path: Path,
+    header: list[str],
+    typed: Mapping[str, pl.DataType],
+    today: date | None,
 ) -> dict[str, tuple[date, date]]:
     """For each column that dates the file's rows, the dates holding its bulk
     (`main_date_range`), from the distinct dates of the whole file (future ones left out:
-    their own rule reports them). Columns with nothing far apart are left out."""
+    their own rule reports them). Columns with nothing far apart are left out. `typed` is
+    a Parquet file's schema (empty for a CSV file)."""
     ranges: dict[str, tuple[date, date]] = {}
-    typed = _parquet_schema(path) if path.suffix == ".parquet" else {}
     for column, kind in spec.fields.items():
         if kind.when != "period" or column not in header:
             continue
@@ -484,6 +488,8 @@ def _masked(problems: pl.DataFrame, patient_level: bool) -> pl.DataFrame:
     `5919` beside it another would give the number back)."""
     values = problems.get_column("value")
     cell = pl.concat_str([pl.col("position").cast(pl.String), pl.col("column")], separator="|")
+    # the cells of every identifier finding (its own problem among them: `shown` starts
+    # with its column)
     identifying = (
         problems.filter(pl.col("identifier"))
         .select("position", pl.col("shown").str.split("+").alias("column"))
@@ -491,7 +497,7 @@ def _masked(problems: pl.DataFrame, patient_level: bool) -> pl.DataFrame:
         .select(cell.alias("cell"))
     )
     in_identifying_cell = problems.select(cell.is_in(identifying["cell"].implode())).to_series()
-    hidden = problems.get_column("identifier") | in_identifying_cell | nhs_numbers_in(values)
+    hidden = in_identifying_cell | nhs_numbers_in(values)
     if patient_level:
         hidden = hidden | postcodes_in(values)
     return problems.with_columns(
@@ -727,6 +733,7 @@ def _validate_file(
     sink: _Sink,
 ) -> DatasetCounts:
     file_name = path.name
+    schema: dict[str, pl.DataType] = {}
     try:
         if path.suffix == ".parquet":
             schema = _parquet_schema(path)
@@ -754,7 +761,8 @@ def _validate_file(
         if spec.record_key is not None:
             repeated = _repeated_keys(path, header, spec.record_key)
             context = replace(context, duplicate_keys=repeated)
-        context = replace(context, date_ranges=_date_ranges(spec, path, header, context.today))
+        ranges = _date_ranges(spec, path, header, schema, context.today)
+        context = replace(context, date_ranges=ranges)
         built = dataset_schema(spec, context, tuple(header))
         rules = _rule_table(built)
         frame = _scan(path, header)
