@@ -78,7 +78,7 @@
 {%- endmacro %}
 
 {% macro metric_scores(method, numerator, denominator, sum_sq, multiplier, given_value,
-    wilson_x, wilson_n) -%}
+    wilson_x, wilson_n, exact_limits=none, t_quantiles=none) -%}
     {#- The select-list fragment `value, lower_95, upper_95, lower_998, upper_998, method`
         of a row that is not directly standardised: Wilson (on wilson_x of wilson_n), Byar's
         or exact Poisson by the count, t-distribution mean, or none; a value given by the
@@ -99,17 +99,17 @@
         when {{ method }} = 'wilson' and {{ wilson_n }} > 0
             then {{ wilson_lower(wilson_x, wilson_n, level) }} * {{ multiplier }}
         when {{ method }} = 'byars' and {{ denominator }} > 0
-            then {{ poisson_count_lower(numerator, level) }} / {{ denominator }} * {{ multiplier }}
+            then {{ poisson_count_lower(numerator, level, exact_limits) }} / {{ denominator }} * {{ multiplier }}
         when {{ method }} = 't_mean'
-            then {{ t_mean_lower(numerator, sum_sq, denominator, level) }}
+            then {{ t_mean_lower(numerator, sum_sq, denominator, level, t_quantiles) }}
     end as lower_{{ suffix }},
     case
         when {{ method }} = 'wilson' and {{ wilson_n }} > 0
             then {{ wilson_upper(wilson_x, wilson_n, level) }} * {{ multiplier }}
         when {{ method }} = 'byars' and {{ denominator }} > 0
-            then {{ poisson_count_upper(numerator, level) }} / {{ denominator }} * {{ multiplier }}
+            then {{ poisson_count_upper(numerator, level, exact_limits) }} / {{ denominator }} * {{ multiplier }}
         when {{ method }} = 't_mean'
-            then {{ t_mean_upper(numerator, sum_sq, denominator, level) }}
+            then {{ t_mean_upper(numerator, sum_sq, denominator, level, t_quantiles) }}
     end as upper_{{ suffix }},
     {% endfor %}
     case
@@ -122,13 +122,18 @@
     multiplier, given_value) -%}
     {#- A select of `columns` of every row of `relation`, then metric_scores' value, limits
         and method, its Wilson x and n the Kish effective ones of a weighted survey row. The
-        other arguments name columns of `relation`, as metric_scores'. -#}
+        other arguments name columns of `relation`, as metric_scores'. The tabulated exact
+        Poisson limits and t quantiles are joined to the rows once, by count and by degrees
+        of freedom (their columns are prefixed, so no name of `relation` is shadowed),
+        rather than looked up by a scalar subquery per limit, which the engine runs as a
+        correlated join over every row: eight per model. -#}
     select
         {% for column in columns %}{{ column }},
         {% endfor -%}
         {{ metric_scores(
             method, numerator, denominator, sum_sq, multiplier, given_value,
-            'wilson_x', 'wilson_n'
+            'wilson_x', 'wilson_n',
+            exact_limits='exact_poisson_limits', t_quantiles='t_distribution_quantiles'
         ) }}
     from (
         select
@@ -137,6 +142,10 @@
             {{ kish_effective_x(method, numerator, denominator, sum_sq) }} as wilson_x
         from {{ relation }}
     ) as with_kish
+    left join {{ ref('exact_poisson_limits') }} as exact_poisson_limits
+        on exact_poisson_limits.poisson_observed = with_kish.{{ numerator }}
+    left join {{ ref('t_distribution_quantiles') }} as t_distribution_quantiles
+        on t_distribution_quantiles.t_degrees_of_freedom = with_kish.{{ denominator }} - 1
 {%- endmacro %}
 
 {% macro dsr_scores(events, population, standard_population, multiplier) -%}

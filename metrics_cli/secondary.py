@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -972,19 +973,21 @@ def _level_cost(column: str) -> pl.Expr:
 
 class _Lookup:
     """The cells of `_cell_costs` found by (fam, t, gc, b, cls) through integer codes: keys
-    are sorted by (fam, t, gc, b) and numbered in that order, cells by (kid, cls), so a
-    binary search finds each without a join."""
+    are sorted by (fam, t, gc, b) and numbered in that order, cells by (kid, cls), so each
+    cell's code (its key's code, then its class) is in ascending order and one binary
+    search finds a cell without a join."""
 
     COLUMNS = ("count", "lo", "hi", "down", "up", "need", "cost", "level")
 
     def __init__(self, table: _Table, cells: pl.DataFrame) -> None:
         keys = table.keys
         self.radix = [int(keys[c].to_numpy().max()) + 1 for c in ("t", "gc", "b")]
-        self.key_codes = self._key_code(keys)
         self.classes = int(cells["cls"].to_numpy().max()) + 1
-        self.cell_codes = cells["kid"].to_numpy() * self.classes + cells["cls"].to_numpy()
-        self.values = {c: cells[c].to_numpy() for c in self.COLUMNS}
         self.kids = cells["kid"].to_numpy()
+        self.cell_codes = self._key_code(keys)[self.kids] * self.classes + cells[
+            "cls"
+        ].to_numpy()
+        self.values = {c: cells[c].to_numpy() for c in self.COLUMNS}
 
     def _key_code(self, frame: pl.DataFrame) -> npt.NDArray[np.int64]:
         t, gc, b = self.radix
@@ -1002,16 +1005,22 @@ class _Lookup:
                 pl.lit(0, dtype=pl.Int64).alias("kid"),
                 *[pl.lit(0.0).alias(c) for c in self.COLUMNS],
             )
-        code = self._key_code(frame)
-        kid = np.searchsorted(self.key_codes, code).clip(max=len(self.key_codes) - 1)
-        present = self.key_codes[kid] == code
-        cell_code = kid * self.classes + frame["cls"].to_numpy()
-        at = np.searchsorted(self.cell_codes, cell_code).clip(max=len(self.cell_codes) - 1)
-        present &= self.cell_codes[at] == cell_code
+        code = self._key_code(frame) * self.classes + frame["cls"].to_numpy()
+        # searched and read in ascending order, which keeps each pass over the cells'
+        # arrays moving forward (several times faster than in the frame's order)
+        order = np.argsort(code, kind="stable")
+        at = np.searchsorted(self.cell_codes, code[order]).clip(max=len(self.cell_codes) - 1)
+
+        def in_frame_order(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            placed = np.empty_like(values)
+            placed[order] = values
+            return placed
+
+        present = in_frame_order(self.cell_codes[at] == code[order])
         return frame.with_columns(
             pl.Series("present", present),
-            pl.Series("kid", kid.astype(np.int64)),
-            *[pl.Series(c, self.values[c][at]) for c in self.COLUMNS],
+            pl.Series("kid", in_frame_order(self.kids[at]).astype(np.int64)),
+            *[pl.Series(c, in_frame_order(self.values[c][at])) for c in self.COLUMNS],
         )
 
 

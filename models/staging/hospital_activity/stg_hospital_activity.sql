@@ -1,6 +1,9 @@
--- A table, not a view: it sums rows that share their keys, and a view would repeat
--- that aggregation in every model that reads it (three do; 89 million rows nationally).
-{{ config(materialized='table') }}
+-- A view, not summed over repeated keys as the other aggregated datasets' staging models
+-- are: its one reader of the measures, int_hospital_activity_summarised, sums them again at
+-- a coarser grain, so summing here first would only repeat that work (a hash aggregation
+-- of 89 million rows on seven keys nationally, 70 s, when none repeat). Its other readers
+-- take the months' range (int_data_months) and count the input rows of each practice-month
+-- (data_quality).
 
 {{ staged(
     'hospital_activity',
@@ -15,10 +18,5 @@
         'events': 'bigint',
         'bed_days': 'bigint',
         'cost_gbp': 'double'
-    },
-    {
-        'events': 'sum',
-        'bed_days': 'sum',
-        'cost_gbp': 'exact_sum'
     }
 ) }}

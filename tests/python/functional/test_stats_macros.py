@@ -144,6 +144,43 @@ group by case_id
 """,
 }
 
+
+# The same cases with the seeds joined by the caller, as scored_metric_rows does: the
+# `exact_limits` and `quantiles` arguments must give exactly what the scalar subqueries give.
+JOINED_MODELS = {
+    "hand_counts_joined": HAND_MODELS["hand_counts"]
+    .replace(
+        "{{ poisson_count_lower('observed', level) }}",
+        "{{ poisson_count_lower('observed', level, exact_limits='limits') }}",
+    )
+    .replace(
+        "{{ poisson_count_upper('observed', level) }}",
+        "{{ poisson_count_upper('observed', level, exact_limits='limits') }}",
+    )
+    .replace(
+        "from cases\n",
+        "from cases\nleft join {{ ref('exact_poisson_limits') }} as limits\n"
+        "    on limits.poisson_observed = cases.observed\n",
+    ),
+    "hand_t_quantiles_joined": HAND_MODELS["hand_t_quantiles"]
+    .replace("{{ t_quantile('degrees_of_freedom', 95) }}",
+             "{{ t_quantile('degrees_of_freedom', 95, quantiles='quantiles') }}")
+    .replace("{{ t_quantile('degrees_of_freedom', 99.8) }}",
+             "{{ t_quantile('degrees_of_freedom', 99.8, quantiles='quantiles') }}")
+    .replace(
+        "from cases\n",
+        "from cases\nleft join {{ ref('t_distribution_quantiles') }} as quantiles\n"
+        "    on quantiles.t_degrees_of_freedom = cases.degrees_of_freedom\n",
+    ),
+    "hand_t_means_joined": HAND_MODELS["hand_t_means"]
+    .replace("'n', level) }}", "'n', level, quantiles='quantiles') }}")
+    .replace(
+        "from cases\n",
+        "from cases\nleft join {{ ref('t_distribution_quantiles') }} as quantiles\n"
+        "    on quantiles.t_degrees_of_freedom = cases.n - 1\n",
+    ),
+}
+
 REFERENCE_MODELS = {
     "ref_proportions": """
 select
@@ -348,7 +385,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatsProject]:
         shutil.copy(REPO_ROOT / "seeds" / name, project_dir / "seeds" / name)
 
     stats_project = StatsProject(project_dir, work_dir / "warehouse.duckdb", work_dir)
-    models = dict(HAND_MODELS)
+    models = {**HAND_MODELS, **JOINED_MODELS}
     if REFERENCE_DIR.is_dir():
         load_reference_tables(stats_project.database)
         models.update(REFERENCE_MODELS)
@@ -436,8 +473,9 @@ COUNTS_HAND = {
 }
 
 
-def test_byars_and_exact_poisson_hand_worked(project: StatsProject) -> None:
-    rows = project.rows("hand_counts", "case_id")
+@pytest.mark.parametrize("model", ["hand_counts", "hand_counts_joined"])
+def test_byars_and_exact_poisson_hand_worked(project: StatsProject, model: str) -> None:
+    rows = project.rows(model, "case_id")
     assert set(rows) == set(COUNTS_HAND)
     limits = ("lower_95", "upper_95", "lower_998", "upper_998")
     for case_id, (byars, poisson, method) in COUNTS_HAND.items():
@@ -465,8 +503,19 @@ T_QUANTILES = {
 }
 
 
-def test_t_quantiles_exact_from_seed_and_expansion(project: StatsProject) -> None:
-    rows = project.rows("hand_t_quantiles", "degrees_of_freedom")
+@pytest.mark.parametrize("model", sorted(JOINED_MODELS))
+def test_joined_seeds_are_read_without_a_subquery(project: StatsProject, model: str) -> None:
+    """The joined models compile to reads of the caller's join: no scalar subquery on a
+    seed is left (so the tests above check the joined path, not the subquery twice)."""
+    compiled = next((project.work_dir / "target" / "compiled").rglob(f"{model}.sql"))
+    sql = compiled.read_text(encoding="utf-8")
+    assert "as exact_poisson_limits" not in sql and "as t_distribution_quantiles" not in sql
+    assert " as limits" in sql or " as quantiles" in sql
+
+
+@pytest.mark.parametrize("model", ["hand_t_quantiles", "hand_t_quantiles_joined"])
+def test_t_quantiles_exact_from_seed_and_expansion(project: StatsProject, model: str) -> None:
+    rows = project.rows(model, "degrees_of_freedom")
     for df, (t_95, t_998) in T_QUANTILES.items():
         assert_close(rows[float(df)]["t_95"], t_95, T_TOLERANCE, f"t_95 df {df}")
         assert_close(rows[float(df)]["t_998"], t_998, T_TOLERANCE, f"t_998 df {df}")
@@ -480,8 +529,9 @@ def test_t_quantiles_exact_from_seed_and_expansion(project: StatsProject) -> Non
         assert rows[undefined]["t_95"] is None and rows[undefined]["t_998"] is None, undefined
 
 
-def test_t_mean_limits_hand_worked(project: StatsProject) -> None:
-    rows = project.rows("hand_t_means", "case_id")
+@pytest.mark.parametrize("model", ["hand_t_means", "hand_t_means_joined"])
+def test_t_mean_limits_hand_worked(project: StatsProject, model: str) -> None:
+    rows = project.rows(model, "case_id")
     # 2, 4, 4, 4, 5, 5, 7, 9: mean 5, sd^2 = (232 - 40^2/8) / 7 = 32/7, t(7, 0.975) = 2.3646...
     expected = {
         "eight_values": (3.212512081763789, 6.787487918236211,
