@@ -42,18 +42,11 @@ def _commands(monkeypatch: pytest.MonkeyPatch, on_spark: bool) -> list[list[str]
     return commands
 
 
-def test_duckdb_builds_run_every_test_including_unit_tests(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("on_spark", [False, True], ids=["duckdb", "spark"])
+def test_builds_leave_out_only_the_unit_tests(
+    monkeypatch: pytest.MonkeyPatch, on_spark: bool
 ) -> None:
-    assert _commands(monkeypatch, on_spark=False) == [
-        ["build", "--exclude", *FIRST_WAVE, *SECOND_WAVE],
-        ["build", "--select", *FIRST_WAVE, "--exclude", *SECOND_WAVE],
-        ["build", "--select", *SECOND_WAVE],
-    ]
-
-
-def test_spark_builds_leave_out_only_the_unit_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _commands(monkeypatch, on_spark=True) == [
+    assert _commands(monkeypatch, on_spark=on_spark) == [
         ["build", "--exclude", *FIRST_WAVE, *SECOND_WAVE, "test_type:unit"],
         ["build", "--select", *FIRST_WAVE, "--exclude", *SECOND_WAVE, "test_type:unit"],
         ["build", "--select", *SECOND_WAVE, "--exclude", "test_type:unit"],
