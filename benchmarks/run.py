@@ -469,7 +469,7 @@ def write_results(out: Path, scale: str, seed: int, outcome: Outcome) -> None:
 
 def font_subsetter() -> str:
     """The library WeasyPrint subsets the reports' fonts with: HarfBuzz's, where the system
-    has libharfbuzz-subset (README), else fontTools, about 0.35 CPU-seconds more a report."""
+    has libharfbuzz-subset (README), else fontTools, about 0.3 CPU-seconds more a report."""
     from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
 
     if harfbuzz_subset is not None and harfbuzz.hb_version_atleast(4, 1, 0):
