@@ -331,6 +331,23 @@ class Field:
     # the column's own rule then stands in for those searches when a batch's suspect rows
     # are found. Empty for a kind that may hold either (a number, free text).
     identifier_free_shapes: tuple[str, ...] = ()
+    # `valid` as a test of the parsed value, where it is one (`valid(t)` is
+    # `valid_parsed(parse(t))`): a batch's suspect rows are then found from the value parsed
+    # once (`BuiltSchema.flags`), for this rule and the plausibility rules that read it
+    valid_parsed: Callable[[pl.Expr], pl.Expr] | None = None
+
+
+def _through(parse: Parser, test: Callable[[pl.Expr], pl.Expr]) -> Validity:
+    """The text rule that is `test` of the text's parsed value."""
+    return lambda text: test(parse(text))
+
+
+def _is_day(day: pl.Expr) -> pl.Expr:
+    return day.is_not_null()
+
+
+def _first_of_month(day: pl.Expr) -> pl.Expr:
+    return day.dt.day() == 1
 
 
 def text(nullable: bool = False) -> Field:
@@ -360,10 +377,11 @@ def date(nullable: bool = False, when: str | None = None) -> Field:
         nullable,
         "iso_date",
         "{column} must be a date written YYYY-MM-DD",
-        lambda t: parse_iso_date(t).is_not_null(),
+        _through(parse_iso_date, _is_day),
         parse_iso_date,
         when,
         identifier_free_shapes=(_ISO_DATE,),
+        valid_parsed=_is_day,
     )
 
 
@@ -373,10 +391,11 @@ def month() -> Field:
         False,
         "month_start",
         "{column} must be the first day of a month, written YYYY-MM-DD",
-        lambda t: parse_iso_date(t).dt.day() == 1,
+        _through(parse_iso_date, _first_of_month),
         parse_iso_date,
         "period",
         identifier_free_shapes=(_ISO_DATE,),
+        valid_parsed=_first_of_month,
     )
 
 
@@ -386,10 +405,11 @@ def gpad_month() -> Field:
         False,
         "month_start",
         "{column} must be the first day of a month, written 01JUL2024 or 2024-07-01",
-        lambda t: parse_gpad_month(t).dt.day() == 1,
+        _through(parse_gpad_month, _first_of_month),
         parse_gpad_month,
         "period",
         identifier_free_shapes=(_GPAD_DATE, _ISO_DATE),
+        valid_parsed=_first_of_month,
     )
 
 
@@ -557,6 +577,9 @@ class RowRule:
     test: RowTest
     report_columns: tuple[str, ...] = ()
     needs: str | None = None
+    # for a rule of `column` alone, read through its kind's parser: the same test of the
+    # parsed value (True = passes), which the suspect-row pass gives the value parsed once
+    on_parsed: Callable[[pl.Expr], pl.Expr] | None = None
 
     def applies(self, context: SchemaContext) -> bool:
         """Whether the context holds what the rule needs."""
@@ -721,15 +744,15 @@ def plausibility_rules(spec: DatasetSpec, context: SchemaContext) -> tuple[RowRu
 
 
 def _not_after(column: str, parse: Parser, today: dt.date) -> RowRule:
-    def build(_: SchemaContext) -> pl.Expr:
-        day = parse(pl.col(column))
+    def passes(day: pl.Expr) -> pl.Expr:
         return day.is_null() | (day <= today)
 
     return RowRule(
         f"{column}.not_after_build_date",
         column,
         f"{column} is after the build date ({today.isoformat()})",
-        _expr_test(build),
+        _expr_test(lambda _: passes(parse(pl.col(column)))),
+        on_parsed=passes,
     )
 
 
@@ -739,8 +762,7 @@ def _near_the_rest(
     first, last = bulk
     low, high = add_months(first, -FAR_MONTHS), add_months(last, FAR_MONTHS + 1)
 
-    def build(_: SchemaContext) -> pl.Expr:
-        day = parse(pl.col(column))
+    def passes(day: pl.Expr) -> pl.Expr:
         future = (day > today) if today is not None else pl.lit(False)
         return day.is_null() | future | ((day >= low) & (day < high))
 
@@ -749,7 +771,8 @@ def _near_the_rest(
         column,
         f"{column} is far outside the rest of {dataset} ({first.isoformat()} to "
         f"{last.isoformat()}, more than {FAR_MONTHS} months away)",
-        _expr_test(build),
+        _expr_test(lambda _: passes(parse(pl.col(column)))),
+        on_parsed=passes,
     )
 
 
@@ -1098,7 +1121,8 @@ class BuiltSchema:
     # failures), or None where another test of the column already covers the check
     may_fail: Mapping[tuple[str, str], pl.Expr | None] = field(default_factory=dict)
     # flag columns those tests read, added to a batch once before them (a cell's search
-    # for the shape of a split NHS number's part serves both pairs the cell is in)
+    # for the shape of a split NHS number's part serves both pairs the cell is in; a
+    # date's parsed value serves its own rule and the plausibility rules that read it)
     flags: Mapping[str, pl.Expr] = field(default_factory=dict)
 
 
@@ -1204,6 +1228,9 @@ def dataset_schema(
     # a set format such as an LSOA code): that rule, checked exactly on every row, stands
     # in for their identifier searches
     identifier_free: set[str] = set()
+    # flag columns: a column's value parsed once per batch, for its rule and the
+    # plausibility rules that read it (`Field.valid_parsed`, `RowRule.on_parsed`)
+    parsed: dict[str, pl.Expr] = {}
     for column, kind in spec.fields.items():
         rules[(column, "not_nullable")] = Rule(
             f"{column}.not_null", f"{column} must not be empty", (column,)
@@ -1214,6 +1241,11 @@ def dataset_schema(
             rules[(column, rule.message)] = rule
             if kind.identifier_free_shapes:
                 identifier_free.add(column)
+            if kind.valid_parsed is not None:
+                value = pl.col(_parsed_flag(column))
+                parsed[_parsed_flag(column)] = kind.parse(pl.col(column))
+                passes = pl.col(column).is_null() | kind.valid_parsed(value)
+                may_fail[(column, rule.rule_id)] = ~passes.fill_null(False)
         if kind.valid is not None:
             continue  # a date, number or listed code: its own rule refuses any other text
         hiding = Rule(
@@ -1229,6 +1261,11 @@ def dataset_schema(
         if not row_rule.applies(context):
             continue
         checks[row_rule.column].append(_row_check(row_rule, context))
+        if row_rule.on_parsed is not None and _parsed_flag(row_rule.column) in parsed:
+            value = pl.col(_parsed_flag(row_rule.column))
+            may_fail[(row_rule.column, row_rule.rule_id)] = ~row_rule.on_parsed(value).fill_null(
+                False
+            )
         shown = row_rule.report_columns or (row_rule.column,)
         rules[(row_rule.column, row_rule.message)] = Rule(row_rule.rule_id, row_rule.message, shown)
     for column in (*spec.columns, *(c for c in header if c not in spec.columns)):
@@ -1275,12 +1312,19 @@ def dataset_schema(
     part_flags = {
         _part_flag(column): may_be_split_part(pl.col(column)) for column in dict.fromkeys(searched)
     }
-    return BuiltSchema(pa.DataFrameSchema(columns, name=spec.name), rules, may_fail, part_flags)
+    return BuiltSchema(
+        pa.DataFrameSchema(columns, name=spec.name), rules, may_fail, {**part_flags, **parsed}
+    )
 
 
 def _part_flag(column: str) -> str:
     """The name of the flag column `may_be_split_part` of `column` (`BuiltSchema.flags`)."""
     return f"__nbhd_split_part__{column}"
+
+
+def _parsed_flag(column: str) -> str:
+    """The name of the flag column holding `column` parsed once (`BuiltSchema.flags`)."""
+    return f"__nbhd_parsed__{column}"
 
 
 def to_canonical(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:

@@ -221,3 +221,60 @@ def test_docs_list_every_rule() -> None:
     assert "`<column>.not_null`" in docs and "`<column>.hidden_character`" in docs
     assert len(rule_ids) > 50
     assert sorted(r for r in rule_ids if f"`{r}`" not in docs) == []
+
+
+# texts around the edges of the date rules: real and impossible dates, the first of a
+# month and other days, GPAD's form in any case, years out of the bulk and after the
+# build date, a year 24, words, spaces and nothing
+_DATE_TEXTS = [
+    "2024-05-01", "2024-05-17", "2024-02-29", "2023-02-29", "2024-13-01", "2024-5-1",
+    "01MAY2024", "01may2024", "17MAY2024", "31FEB2024", "0024-05-01", "1900-01-01",
+    "2019-01-01", "2021-06-01", "2027-01-01", "2026-12-01", "2026-12-02", "soon", " ",
+    "", None,
+]
+
+
+_DATED = ["not_after_build_date", "near_the_rest_of_the_file"]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "column", "rules"),
+    [
+        ("gp_encounters", "encounter_date", ["iso_date", *_DATED]),
+        ("gp_appointments", "APPOINTMENT_MONTH_START_DATE", ["month_start", *_DATED]),
+        ("hospital_activity", "month", ["month_start", *_DATED]),
+        ("patients", "registered_to", ["iso_date", "not_after_build_date"]),
+    ],
+)
+def test_date_rules_read_from_the_value_parsed_once_fail_the_same_rows(
+    dataset: str, column: str, rules: list[str]
+) -> None:
+    """Where a batch's suspect rows are found, a date column is parsed once
+    (`BuiltSchema.flags`) and its own rule and plausibility rules read that value
+    (`Field.valid_parsed`, `RowRule.on_parsed`): each must fail exactly the rows its
+    check, reading the text, fails."""
+    from datetime import date
+
+    from pandera.api.polars import types as pa_types
+
+    spec = DATASETS[dataset]
+    context = SchemaContext(
+        today=date(2026, 12, 1), date_ranges={column: (date(2024, 4, 1), date(2025, 3, 1))}
+    )
+    built = dataset_schema(spec, context)
+    frame = pl.DataFrame(
+        {name: _DATE_TEXTS if name == column else [None] * len(_DATE_TEXTS)
+         for name in spec.columns},
+        schema=dict.fromkeys(spec.columns, pl.String),
+    )
+    flagged = frame.with_columns(**built.flags).lazy()
+    compared = []
+    for check in built.schema.columns[column].checks:
+        stand_in = built.may_fail.get((column, check.name))
+        if stand_in is None or not check.name.startswith(f"{column}."):
+            continue
+        passed = check._check_fn(pa_types.PolarsData(frame.lazy(), column)).collect()
+        failed_by_check = passed.to_series().fill_null(False).not_().to_list()
+        assert flagged.select(stand_in).collect().to_series().to_list() == failed_by_check
+        compared.append(check.name.split(".", 1)[1])
+    assert compared == rules
