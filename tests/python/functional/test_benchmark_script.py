@@ -90,12 +90,15 @@ def test_build_is_split_into_stages_and_model_groups(tmp_path: Path) -> None:
     rows, nodes = bench.build_rows(timeline)
     by_stage = {row.stage: row for row in rows}
     assert [row.stage for row in rows] == [
-        "validate", "load", "dbt staging", "dbt intermediate continuity", "dbt marts",
-        "dbt disclosure", "dbt tests", "dbt other",
+        "validate", "load", "dbt staging", "dbt intermediate continuity",
+        "int_continuity_patient_indices", "dbt marts", "dbt disclosure", "dbt tests",
+        "dbt other",
     ]
     continuity = by_stage["dbt intermediate continuity"]
     assert continuity.seconds == 4 and continuity.cpu_seconds == 4
     assert continuity.peak_mib == 109  # the sample just after the model ended
+    indices = by_stage["int_continuity_patient_indices"]
+    assert (indices.kind, indices.seconds, indices.cpu_seconds) == ("dbt model", 4, 4)
     assert by_stage["dbt other"].seconds == 10 - 9  # dbt's time outside any node
     assert len(nodes) == 5
 
@@ -104,6 +107,7 @@ def test_build_is_split_into_stages_and_model_groups(tmp_path: Path) -> None:
         bench.Row("floor", "reference", 2, 2, 100, 0),
         bench.Row("pandas", "reference", 20, 20, 100, 0),
         continuity,
+        bench.Row("int_continuity_patient_indices", "dbt model", 2.5, 2, 100),
         bench.Row("report per report", "step", 1, 0.5, None),
     ])
     outcome.ratios = bench.ratios(outcome)
@@ -111,11 +115,13 @@ def test_build_is_split_into_stages_and_model_groups(tmp_path: Path) -> None:
         "build / floor": 30.0,
         "continuity models / floor": 2.0,
         "pandas / continuity models": 5.0,
+        "pandas / per-patient indices model": 10.0,
     }
     assert bench.ratios(outcome, "seconds") == {
         "build / floor": 50.0,
         "continuity models / floor": 2.0,
         "pandas / continuity models": 5.0,
+        "pandas / per-patient indices model": 8.0,
     }
     verdicts = {t["target"]: t["met"] for t in bench.check_targets(outcome, "icb")}
     assert all(verdicts.values()), verdicts
