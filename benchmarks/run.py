@@ -441,8 +441,8 @@ def format_table(scale: str, outcome: Outcome) -> str:
     lines.append(f"{'ratios':<36}   {'CPU s':>6} {'wall s':>6}  (targets use CPU seconds)")
     for name, value in outcome.ratios.items():
         wall = outcome.wall_ratios.get(name)
-        target = "" if any(name in t[1] for t in TARGETS) else "  (like for like; not a target)"
-        lines.append(f"  {name:<36} {cell(value, 6)} {cell(wall, 6)}{target}")
+        aside = "" if any(name in t[1] for t in TARGETS) else "  (like for like; not a target)"
+        lines.append(f"  {name:<36} {cell(value, 6)} {cell(wall, 6)}{aside}")
     lines.extend(outcome.checks)
     if outcome.targets:
         lines.append("targets:")
