@@ -45,7 +45,6 @@ from metrics_cli.publish.reading import (
     JUDGEMENTS,
     disclosure_settings,
     read_inputs,
-    with_judgements,
 )
 from metrics_cli.publish.tables import (
     TABLES,
@@ -117,12 +116,10 @@ def publish(warehouse: Path, out: Path) -> PublishOutcome:
     derived = ("is_suppressed", "suppressed_columns")
     published = {
         "metric_values": published_metric_values(
-            with_judgements("metric_values", frames["disclosed_metric_values"], frames),
-            catalogue,
-            names,
+            frames.pop("disclosed_metric_values"), catalogue, names
         ),
         "inequality_gaps": with_labels(
-            with_judgements("inequality_gaps", frames["disclosed_inequality_gaps"], frames).select(
+            frames.pop("disclosed_inequality_gaps").select(
                 *INEQUALITY_COLUMNS, *JUDGEMENTS["inequality_gaps"][2], *derived
             ),
             catalogue,

@@ -924,6 +924,32 @@ def test_missing_warehouse_and_missing_marts(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("mart", "table"), [("metric_judgements", "metric_values"),
+                        ("inequality_judgements", "inequality_gaps")]
+)
+def test_a_judgement_mart_with_two_rows_for_one_is_refused(
+    warehouse: Path, tmp_path: Path, mart: str, table: str
+) -> None:
+    """The judgements are joined row by row in the warehouse: a key held twice would
+    publish a row twice, so publish stops and writes nothing."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"insert into main.{mart} select * from main.{mart} limit 1")
+    with pytest.raises(DataError, match=f"{mart} holds more than one row for a row of {table}"):
+        publish(warehouse, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_previous_publication_without_a_compared_column_is_not_compared(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "published"
+    publish(warehouse, out)
+    previous = pl.read_parquet(out / "metric_values.parquet").drop("lower_95")
+    previous.write_parquet(out / "metric_values.parquet")
+    assert publish(warehouse, out).changes.first_publication is True
+
+
 def test_the_warehouse_is_only_read(warehouse: Path, tmp_path: Path) -> None:
     before = digest(warehouse)
     publish(warehouse, tmp_path / "out")
