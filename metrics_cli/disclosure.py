@@ -17,6 +17,7 @@ and explain both possible reasons together (`withheld_reasons`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 import polars as pl
@@ -209,8 +210,7 @@ def disclosure_decisions(
     ).abs()
     headline = pl.when(pl.col("breakdown_type") == "all").then(HEADLINE_COST).otherwise(1.0)
     frame = (
-        metric_values.select(DECISION_COLUMNS)
-        .sort(CELL_KEY)
+        in_key_order(metric_values.select(DECISION_COLUMNS), CELL_KEY)
         .with_row_index("_row")
         .join(kinds, on="metric_id", how="left")
         .with_columns(pl.col("_kind").fill_null(str(MetricKind.COUNTS)))
@@ -239,6 +239,26 @@ def disclosure_decisions(
         rule.is_not_null().alias("is_suppressed"),
         rule.alias("suppression_rule"),
     )
+
+
+def in_key_order(frame: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    """`frame` sorted by `key` as `DataFrame.sort` sorts (ascending, nulls first), each key
+    held once. Rows already in that order, as the build reads them (the database sorts them
+    faster: 10.6 million rows nationally took polars about 15 s), are checked, not sorted
+    again: each row's key must be greater than the row before's, column by column. A null
+    key part or a repeated key cannot be checked so, and the rows are sorted."""
+    columns = list(key)
+    if frame.height < 2:
+        return frame
+    if any(frame[c].null_count() for c in columns):
+        return frame.sort(columns)
+    greater = pl.lit(False)
+    for column in reversed(columns):
+        value, before = pl.col(column), pl.col(column).shift(1)
+        greater = (value > before) | ((value == before) & greater)
+    if frame.select(greater.slice(1).fill_null(False).all()).item():
+        return frame
+    return frame.sort(columns)
 
 
 def _suppressed_columns(flags: dict[str, pl.Expr]) -> pl.Expr:

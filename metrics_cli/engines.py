@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,14 @@ import pyarrow as pa
 
 from metrics_cli.dbt_vars import declared_vars
 from metrics_cli.errors import UsageError
-from metrics_cli.python_stage import STAGE_SCHEMA, WAVES, Engine, run_wave, wave_selectors
+from metrics_cli.python_stage import (
+    STAGE_SCHEMA,
+    WAVES,
+    Engine,
+    run_wave,
+    select_query,
+    wave_selectors,
+)
 
 TARGETS = ("duckdb", "spark")
 DEFAULT_TARGET = "duckdb"
@@ -84,8 +91,14 @@ class DuckDBEngine:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
-    def read(self, relation: str, where: str | None = None) -> pl.DataFrame:
-        query = f'select * from main."{relation}"' + (f" where {where}" if where else "")
+    def read(
+        self,
+        relation: str,
+        where: str | None = None,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        query = select_query(f'main."{relation}"', where, columns, order_by)
         frame: pl.DataFrame = self.con.sql(query).pl()
         return frame
 
@@ -124,8 +137,14 @@ class SparkEngine:
         self.session = session
         self.schema = schema
 
-    def read(self, relation: str, where: str | None = None) -> pl.DataFrame:
-        query = f"select * from {self.schema}.{relation}" + (f" where {where}" if where else "")
+    def read(
+        self,
+        relation: str,
+        where: str | None = None,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        query = select_query(f"{self.schema}.{relation}", where, columns, order_by)
         return _polars(self.session.sql(query).toArrow())
 
     def write(self, table: str, frame: pl.DataFrame) -> None:

@@ -15,13 +15,14 @@ The steps come in two waves: the first reads `metric_values`; the second reads
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import polars as pl
 
 from metrics_cli.disclosure import (
+    CELL_KEY,
     DECISION_COLUMNS,
     disclosure_decisions,
     protect_inequality_gaps,
@@ -41,8 +42,16 @@ INEQUALITY_ROWS = "breakdown_type in ('imd_quintile', 'core20')"
 class Engine(Protocol):
     """Where the marts are: the stage reads dbt's relations and writes its own tables."""
 
-    def read(self, relation: str, where: str | None = None) -> pl.DataFrame:
-        """Every row of dbt relation `relation` (optionally those meeting SQL `where`)."""
+    def read(
+        self,
+        relation: str,
+        where: str | None = None,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Every row of dbt relation `relation` (optionally those meeting SQL `where`), every
+        column or `columns`, in the order of `order_by` (ascending, nulls first, as polars
+        sorts) where given (`select_query`)."""
         ...
 
     def write(self, table: str, frame: pl.DataFrame) -> None:
@@ -62,6 +71,22 @@ class Step:
     compute: Compute
 
 
+def select_query(
+    relation: str,
+    where: str | None = None,
+    columns: Sequence[str] | None = None,
+    order_by: Sequence[str] | None = None,
+) -> str:
+    """The SQL of `Engine.read`, for any engine: `relation` is the relation's name there."""
+    selected = ", ".join(columns) if columns else "*"
+    query = f"select {selected} from {relation}"
+    if where:
+        query += f" where {where}"
+    if order_by:
+        query += " order by " + ", ".join(f"{c} asc nulls first" for c in order_by)
+    return query
+
+
 def _screen(dbt_vars: Mapping[str, Any]) -> bool:
     return str(dbt_vars["spc_screen_outliers"]).strip().lower() in ("true", "1")
 
@@ -70,8 +95,9 @@ def decisions_step(engine: Engine, dbt_vars: Mapping[str, Any]) -> pl.DataFrame:
     """int_disclosure_decisions: which metric_values rows are withheld, and why; decided
     once per build over every row (docs/disclosure-control.md)."""
     return disclosure_decisions(
-        # only the columns decided on: the rest are freed before the decisions begin
-        engine.read("metric_values").select(DECISION_COLUMNS),
+        # only the columns decided on, already in the order the decisions go through them
+        # (sorted by the database, which the decisions check before sorting again)
+        engine.read("metric_values", columns=DECISION_COLUMNS, order_by=CELL_KEY),
         engine.read("metric_catalogue"),
         engine.read("int_practice_geographies"),
         int(dbt_vars["disclosure_threshold"]),

@@ -33,6 +33,7 @@ from metrics_cli.disclosure import (
     MIN_BASE,
     MetricKind,
     disclosure_decisions,
+    in_key_order,
     is_small,
     metric_kind,
     metric_kinds,
@@ -1011,3 +1012,40 @@ def test_spc_ignores_suppressed_years() -> None:
     result = protect_spc(spc, protected)
     assert not result["is_suppressed"].any()
     assert result["value"].to_list() == [10, 12, 11]
+
+
+# ---------------------------------------------------------------- rows in key order
+
+
+def _keyed(rows: Sequence[tuple[str | None, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"a": [a for a, _ in rows], "b": [b for _, b in rows], "n": range(len(rows))},
+        schema={"a": pl.Utf8, "b": pl.Int64, "n": pl.Int64},
+    )
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("x", 1), ("x", 2), ("y", 0)],  # in order
+        [("x", 2), ("x", 1), ("y", 0)],  # the second part out of order
+        [("y", 0), ("x", 1), ("x", 2)],  # the first part out of order
+        [("x", 1), ("x", 1), ("y", 0)],  # a key held twice
+        [("x", 1), (None, 0), ("y", 0)],  # a null part: nulls sort first
+        [("Z", 1), ("a", 1), ("é", 1), ("e", 1)],  # byte order, as polars sorts text
+        [("only", 1)],
+    ],
+)
+def test_rows_come_out_in_key_order_sorted_only_when_they_are_not(
+    rows: Sequence[tuple[str | None, int]],
+) -> None:
+    """The decisions go through metric_values in key order: rows the database already
+    sorted are checked and kept as they are, any others sorted as polars sorts them."""
+    frame = _keyed(rows)
+    ordered = in_key_order(frame, ["a", "b"])
+    assert ordered.equals(frame.sort(["a", "b"]))
+    already = frame.sort(["a", "b"])
+    if already.select(pl.struct("a", "b").is_unique().all()).item() and not any(
+        a is None for a, _ in rows
+    ):
+        assert in_key_order(already, ["a", "b"]) is already

@@ -64,3 +64,19 @@ def test_a_failing_dbt_invocation_stops_the_build(monkeypatch: pytest.MonkeyPatc
     failures = engines.build_with_session(object(), "nbhd", run_dbt, {})
     assert failures == ["model.nbhd.metric_values: error: boom"]
     assert len(calls) == 1
+
+
+def test_a_read_takes_its_columns_in_the_order_asked_for() -> None:
+    """`Engine.read` with columns and an order: the columns named, the rows sorted
+    ascending with nulls first, as polars sorts (the decisions read metric_values so)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "create table t as select * from (values ('b', 2, 'x'), (null, 1, 'y'), "
+        "('a', 3, 'z'), ('b', 1, 'w')) as v(k, n, other)"
+    )
+    read = engines.DuckDBEngine(con).read("t", "n > 0", columns=["k", "n"], order_by=["k", "n"])
+    assert read.columns == ["k", "n"]
+    assert read.rows() == [(None, 1), ("a", 3), ("b", 1), ("b", 2)]
+    assert read.equals(read.sort(["k", "n"]))
