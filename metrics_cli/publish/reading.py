@@ -125,7 +125,7 @@ def published_comments(
 def _judged(opened: Warehouse, source: str) -> pl.DataFrame:
     """A mart as publish reads it: a disclosed mart whose published table shows a
     comparison with its judgement mart's published columns joined row by row (JUDGEMENTS,
-    a missing key part matching a missing one), any other mart whole.
+    a missing key part matching a missing one) and in key order, any other mart whole.
 
     The join runs in the warehouse, within DuckDB's memory limit, and only its result
     reaches Python: joined in Python, the national metric_values (10.6 million rows) and their
@@ -136,9 +136,10 @@ def _judged(opened: Warehouse, source: str) -> pl.DataFrame:
     mart, key, columns = JUDGEMENTS[published]
     matched = " and ".join(f'shown."{c}" is not distinct from judged."{c}"' for c in key)
     judgement_columns = ", ".join(f'judged."{c}"' for c in columns)
+    ordered = ", ".join(f'shown."{c}" asc nulls first' for c in key)
     joined = opened.frame(
         f"select shown.*, {judgement_columns} from {opened.relation(source)} as shown "
-        f"left join {opened.relation(mart)} as judged on {matched}"
+        f"left join {opened.relation(mart)} as judged on {matched} order by {ordered}"
     )
     counted = opened.one(f"select count(*) from {opened.relation(source)}")
     if counted is None or joined.height != counted[0]:

@@ -13,6 +13,7 @@ import polars as pl
 from metrics_cli.disclosure import (
     CELL_KEY,
     HIDDEN_COLUMNS,
+    in_key_order,
 )
 from metrics_cli.files import file_sha256, write_csv
 from metrics_cli.marts import (
@@ -116,9 +117,13 @@ def published_metric_values(
     """Disclosure-controlled metric_values in the published layout, sorted by cell; the
     build's `suppression_rule` is left behind (see PUBLISHED_METRIC_VALUES)."""
     labelled = protected.join(
-        catalogue.select("metric_id", "title", "unit"), on="metric_id", how="left"
-    ).join(names, on=["geography_type", "geography_code"], how="left")
-    return labelled.select(PUBLISHED_METRIC_VALUES).sort(list(CELL_KEY))
+        catalogue.select("metric_id", "title", "unit"),
+        on="metric_id",
+        how="left",
+        maintain_order="left",
+    ).join(names, on=["geography_type", "geography_code"], how="left", maintain_order="left")
+    # read in key order (`_judged`): checked, and sorted only if it is not
+    return in_key_order(labelled.select(PUBLISHED_METRIC_VALUES), CELL_KEY)
 
 
 def withheld_by_geography_level(metric_values: pl.DataFrame) -> dict[str, GeographyWithheld]:
