@@ -23,15 +23,9 @@ import polars as pl
 import pyarrow as pa
 
 from metrics_cli.dbt_vars import declared_vars
+from metrics_cli.disclosure import key_order_sql
 from metrics_cli.errors import UsageError
-from metrics_cli.python_stage import (
-    STAGE_SCHEMA,
-    WAVES,
-    Engine,
-    run_wave,
-    select_query,
-    wave_selectors,
-)
+from metrics_cli.python_stage import STAGE_SCHEMA, WAVES, Engine, run_wave, wave_selectors
 
 TARGETS = ("duckdb", "spark")
 DEFAULT_TARGET = "duckdb"
@@ -85,11 +79,14 @@ def build_in_waves(
     return []
 
 
-class DuckDBEngine:
-    """The stage over the new DuckDB warehouse file (dbt's relations are in `main`)."""
+class _Reads:
+    """`Engine.read` for every engine: one SELECT, which the engine names and runs."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
+    def _name(self, relation: str) -> str:
+        raise NotImplementedError
+
+    def _frame(self, query: str) -> pl.DataFrame:
+        raise NotImplementedError
 
     def read(
         self,
@@ -98,7 +95,25 @@ class DuckDBEngine:
         columns: Sequence[str] | None = None,
         order_by: Sequence[str] | None = None,
     ) -> pl.DataFrame:
-        query = select_query(f'main."{relation}"', where, columns, order_by)
+        selected = ", ".join(columns) if columns else "*"
+        query = f"select {selected} from {self._name(relation)}"
+        if where:
+            query += f" where {where}"
+        if order_by:
+            query += f" order by {key_order_sql(order_by)}"
+        return self._frame(query)
+
+
+class DuckDBEngine(_Reads):
+    """The stage over the new DuckDB warehouse file (dbt's relations are in `main`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def _name(self, relation: str) -> str:
+        return f'main."{relation}"'
+
+    def _frame(self, query: str) -> pl.DataFrame:
         frame: pl.DataFrame = self.con.sql(query).pl()
         return frame
 
@@ -130,21 +145,17 @@ def spark_schema() -> str:
     return os.environ.get(SPARK_SCHEMA_ENV, "nbhd")
 
 
-class SparkEngine:
+class SparkEngine(_Reads):
     """The stage over the Spark session dbt-spark uses."""
 
     def __init__(self, session: Any, schema: str) -> None:
         self.session = session
         self.schema = schema
 
-    def read(
-        self,
-        relation: str,
-        where: str | None = None,
-        columns: Sequence[str] | None = None,
-        order_by: Sequence[str] | None = None,
-    ) -> pl.DataFrame:
-        query = select_query(f"{self.schema}.{relation}", where, columns, order_by)
+    def _name(self, relation: str) -> str:
+        return f"{self.schema}.{relation}"
+
+    def _frame(self, query: str) -> pl.DataFrame:
         return _polars(self.session.sql(query).toArrow())
 
     def write(self, table: str, frame: pl.DataFrame) -> None:

@@ -51,7 +51,7 @@ class Engine(Protocol):
     ) -> pl.DataFrame:
         """Every row of dbt relation `relation` (optionally those meeting SQL `where`), every
         column or `columns`, in the order of `order_by` (ascending, nulls first, as polars
-        sorts) where given (`select_query`)."""
+        sorts) where given."""
         ...
 
     def write(self, table: str, frame: pl.DataFrame) -> None:
@@ -69,22 +69,6 @@ class Step:
 
     table: str
     compute: Compute
-
-
-def select_query(
-    relation: str,
-    where: str | None = None,
-    columns: Sequence[str] | None = None,
-    order_by: Sequence[str] | None = None,
-) -> str:
-    """The SQL of `Engine.read`, for any engine: `relation` is the relation's name there."""
-    selected = ", ".join(columns) if columns else "*"
-    query = f"select {selected} from {relation}"
-    if where:
-        query += f" where {where}"
-    if order_by:
-        query += " order by " + ", ".join(f"{c} asc nulls first" for c in order_by)
-    return query
 
 
 def _screen(dbt_vars: Mapping[str, Any]) -> bool:

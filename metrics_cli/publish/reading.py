@@ -10,6 +10,7 @@ import polars as pl
 
 from metrics_cli.disclosure import (
     CELL_KEY,
+    key_order_sql,
     settings_from_build_vars,
 )
 from metrics_cli.errors import DataError
@@ -136,10 +137,10 @@ def _judged(opened: Warehouse, source: str) -> pl.DataFrame:
     mart, key, columns = JUDGEMENTS[published]
     matched = " and ".join(f'shown."{c}" is not distinct from judged."{c}"' for c in key)
     judgement_columns = ", ".join(f'judged."{c}"' for c in columns)
-    ordered = ", ".join(f'shown."{c}" asc nulls first' for c in key)
     joined = opened.frame(
         f"select shown.*, {judgement_columns} from {opened.relation(source)} as shown "
-        f"left join {opened.relation(mart)} as judged on {matched} order by {ordered}"
+        f"left join {opened.relation(mart)} as judged on {matched} "
+        f"order by {key_order_sql(key, 'shown')}"
     )
     counted = opened.one(f"select count(*) from {opened.relation(source)}")
     if counted is None or joined.height != counted[0]:
