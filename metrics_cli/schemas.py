@@ -1242,8 +1242,8 @@ def dataset_schema(
             if kind.identifier_free_shapes:
                 identifier_free.add(column)
             if kind.valid_parsed is not None:
-                value = pl.col(_parsed_flag(column))
-                parsed[_parsed_flag(column)] = kind.parse(pl.col(column))
+                value = pl.col(parsed_flag(column))
+                parsed[parsed_flag(column)] = kind.parse(pl.col(column))
                 passes = pl.col(column).is_null() | kind.valid_parsed(value)
                 may_fail[(column, rule.rule_id)] = ~passes.fill_null(False)
         if kind.valid is not None:
@@ -1261,8 +1261,8 @@ def dataset_schema(
         if not row_rule.applies(context):
             continue
         checks[row_rule.column].append(_row_check(row_rule, context))
-        if row_rule.on_parsed is not None and _parsed_flag(row_rule.column) in parsed:
-            value = pl.col(_parsed_flag(row_rule.column))
+        if row_rule.on_parsed is not None and parsed_flag(row_rule.column) in parsed:
+            value = pl.col(parsed_flag(row_rule.column))
             may_fail[(row_rule.column, row_rule.rule_id)] = ~row_rule.on_parsed(value).fill_null(
                 False
             )
@@ -1322,19 +1322,21 @@ def _part_flag(column: str) -> str:
     return f"__nbhd_split_part__{column}"
 
 
-def _parsed_flag(column: str) -> str:
+def parsed_flag(column: str) -> str:
     """The name of the flag column holding `column` parsed once (`BuiltSchema.flags`)."""
     return f"__nbhd_parsed__{column}"
 
 
+def canonical_columns(spec: DatasetSpec) -> dict[str, pl.Expr]:
+    """Each canonical column from the text that passed `dataset_schema`: parsed and cast."""
+    return {
+        column: kind.parse(pl.col(column)).cast(kind.dtype) for column, kind in spec.fields.items()
+    }
+
+
 def to_canonical(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """Rows that passed `dataset_schema`, as the canonical columns and dtypes."""
-    return frame.select(
-        [
-            kind.parse(pl.col(column)).cast(kind.dtype).alias(column)
-            for column, kind in spec.fields.items()
-        ]
-    )
+    return frame.select(**canonical_columns(spec))
 
 
 def empty_frame(spec: DatasetSpec) -> pl.DataFrame:

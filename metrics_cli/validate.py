@@ -43,15 +43,16 @@ from metrics_cli.schemas import (
     DatasetSpec,
     Rule,
     SchemaContext,
+    canonical_columns,
     dataset_schema,
     empty_frame,
     is_name_column,
     key_text,
     main_date_range,
     nhs_numbers_in,
+    parsed_flag,
     postcodes_in,
     question_ids,
-    to_canonical,
 )
 from metrics_cli.settings import load_settings
 
@@ -264,17 +265,55 @@ def _as_text(dtype: pl.DataType, column: str) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text).alias(column)
 
 
-def _scan(path: Path, header: list[str]) -> pl.LazyFrame:
+def _scan(path: Path, header: list[str], *, keep_dates: bool = False) -> pl.LazyFrame:
+    """The file's columns as text (`_as_text`) and its row numbers; with `keep_dates`, a
+    Parquet file's date columns as they are, for `_dates_as_text`."""
     if path.suffix == ".parquet":
         frame = pl.scan_parquet(path)
         schema = frame.collect_schema()
-        return frame.select([_as_text(schema[c], c) for c in header]).with_row_index(_ROW, 1)
+        kept = (pl.Date, pl.Datetime) if keep_dates else ()
+        return frame.select(
+            [pl.col(c) if isinstance(schema[c], kept) else _as_text(schema[c], c) for c in header]
+        ).with_row_index(_ROW, 1)
     frame = pl.scan_csv(path, infer_schema=False, encoding="utf8", quote_char='"')
     names = frame.collect_schema().names()
     if len(names) != len(header):
         raise _Unreadable(f"its header has {len(header)} columns but rows are read as {len(names)}")
     frame = frame.rename(dict(zip(names, header, strict=True)))
     return frame.select([_as_text(pl.String(), c) for c in header]).with_row_index(_ROW, 1)
+
+
+_TYPED = "__nbhd_typed__"  # prefix of a Parquet date column's own dates in a chunk
+
+
+def _dates_as_text(chunk: pl.DataFrame) -> pl.DataFrame:
+    """A chunk read by `_scan(..., keep_dates=True)` with its date columns as the text
+    `_as_text` writes, each day written once (a year of encounters has 365 days and
+    millions of rows), and the dates themselves kept beside them as `_TYPED<column>`
+    (years 0 to 9999, whose text `parse_iso_date` reads back; null otherwise), which the
+    rules and the loaded file use instead of parsing the text again (`_typed_dates`)."""
+    dated = [c for c, dtype in chunk.schema.items() if isinstance(dtype, pl.Date | pl.Datetime)]
+    for column in dated:
+        dtype = chunk.schema[column]
+        day = pl.col(column).dt.date() if isinstance(dtype, pl.Datetime) else pl.col(column)
+        days = chunk.select(day.alias("day")).get_column("day")
+        distinct = days.unique().to_frame()
+        texts = distinct.with_columns(_as_text(pl.Date(), "day").alias("text"))
+        text = (
+            days.to_frame()
+            .join(texts, on="day", how="left", nulls_equal=True, maintain_order="left")
+            .get_column("text")
+        )
+        typed = pl.when(day.dt.year().is_between(0, 9999)).then(day)
+        chunk = chunk.with_columns(typed.alias(_TYPED + column), text.alias(column))
+    return chunk
+
+
+def _typed_dates(frame: pl.DataFrame) -> dict[str, pl.Series]:
+    """The dates `_dates_as_text` kept, by their column's name."""
+    return {
+        c.removeprefix(_TYPED): frame.get_column(c) for c in frame.columns if c.startswith(_TYPED)
+    }
 
 
 def _chunks(frame: pl.LazyFrame, rows: int | None) -> Iterator[pl.DataFrame]:
@@ -366,7 +405,9 @@ class _Progress:
     practice_rows: Counter[str] = field(default_factory=Counter)
 
 
-def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
+def _suspect_rows(
+    built: BuiltSchema, frame: pl.DataFrame, typed: Mapping[str, pl.Series] | None = None
+) -> pl.Series:
     """Positions of the rows some check of the pandera schema may fail: every check's own
     function (and each column's null rule) evaluated in one lazy query, so a clean batch
     costs one parallel pass instead of a collect per check. The direct-identifier and
@@ -382,9 +423,18 @@ def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
     the whole file beforehand; `organisations`, whose overlap rule compares rows, is
     checked whole and never comes here), so pandera on the suspect rows finds exactly
     the failures it would find on the whole batch.
+
+    `typed` holds a Parquet file's date columns as dates (`_dates_as_text`): they stand in
+    for the flag that parses the column's text, which would give them back.
     """
     lazy = frame.lazy()
-    flagged = frame.with_columns(**built.flags).lazy() if built.flags else lazy
+    given = {
+        parsed_flag(column): dates.alias(parsed_flag(column))
+        for column, dates in (typed or {}).items()
+        if parsed_flag(column) in built.flags
+    }
+    parsing = {name: expr for name, expr in built.flags.items() if name not in given}
+    flagged = frame.with_columns(*given.values(), **parsing).lazy() if built.flags else lazy
     flags: list[pl.LazyFrame] = []
     for name, column in built.schema.columns.items():
         if not column.nullable:
@@ -403,12 +453,18 @@ def _suspect_rows(built: BuiltSchema, frame: pl.DataFrame) -> pl.Series:
     return passed.collect().get_column("ok").not_().arg_true().cast(pl.Int64)
 
 
-def _failures(built: BuiltSchema, frame: pl.DataFrame, whole: bool = False) -> pl.DataFrame:
+def _failures(
+    built: BuiltSchema,
+    frame: pl.DataFrame,
+    whole: bool = False,
+    typed: Mapping[str, pl.Series] | None = None,
+) -> pl.DataFrame:
     """Pandera's failure cases for the frame: one row per (row position, column, rule).
 
-    Pandera checks only the suspect rows (`_suspect_rows`) unless `whole` is set."""
+    Pandera checks only the suspect rows (`_suspect_rows`, given `typed`) unless `whole`
+    is set."""
     if not whole:
-        suspects = _suspect_rows(built, frame)
+        suspects = _suspect_rows(built, frame, typed)
         if suspects.is_empty():
             return _no_failures()
         cases = _failures(built, frame[suspects], whole=True)
@@ -425,6 +481,17 @@ def _failures(built: BuiltSchema, frame: pl.DataFrame, whole: bool = False) -> p
         )
         return cases.filter(pl.col("position").is_not_null())
     return _no_failures()
+
+
+def _canonical(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows that passed, as the canonical columns and dtypes (`to_canonical`); a date column
+    of a Parquet file from its own dates (`_dates_as_text`) instead of its text parsed."""
+    typed = _typed_dates(frame)
+    columns = canonical_columns(spec)
+    for column, dates in typed.items():
+        if column in columns and spec.fields[column].dtype == pl.Date():
+            columns[column] = pl.lit(dates).alias(column)
+    return frame.select(**columns)
 
 
 def _no_failures() -> pl.DataFrame:
@@ -609,10 +676,10 @@ def _check_chunk(
         if column not in chunk.columns:
             chunk = chunk.with_columns(pl.lit(None, pl.String).alias(column))
     checked = chunk.select([*spec.columns, *(c for c in header if c not in spec.columns)])
-    failures = _failures(built, checked, whole=spec.whole_file)
+    failures = _failures(built, checked, whole=spec.whole_file, typed=_typed_dates(chunk))
     progress.rows_read += chunk.height
     if failures.is_empty():
-        outputs.load(to_canonical(spec, chunk))
+        outputs.load(_canonical(spec, chunk))
         progress.rows_loaded += chunk.height
         return
     described = _masked(_described(failures, rules, chunk), spec.patient_level)
@@ -646,7 +713,7 @@ def _check_chunk(
     if progress.identifier_rows:
         outputs.discard()
     else:
-        outputs.load(to_canonical(spec, passing))
+        outputs.load(_canonical(spec, passing))
         outputs.hold(_quarantine_frame(indexed, header, reasons))
     progress.rows_loaded += passing.height
     progress.rows_quarantined += reasons.height
@@ -765,8 +832,9 @@ def _validate_file(
         context = replace(context, date_ranges=ranges)
         built = dataset_schema(spec, context, tuple(header))
         rules = _rule_table(built)
-        frame = _scan(path, header)
-        for chunk in _chunks(frame, None if spec.whole_file else chunk_rows):
+        frame = _scan(path, header, keep_dates=True)
+        for batch in _chunks(frame, None if spec.whole_file else chunk_rows):
+            chunk = _dates_as_text(batch)
             _check_chunk(spec, built, rules, chunk, header, file_name, outputs, progress, sink)
     except (_Unreadable, pl.exceptions.PolarsError, OSError) as error:
         outputs.discard()

@@ -411,6 +411,49 @@ def test_a_parquet_file_of_dates_finds_the_bulk_of_its_dates_as_the_csv_does(
     assert counts(report, "hospital_activity") == (26, 24, 2, False)
 
 
+@pytest.mark.parametrize("stored_as", [pl.Date(), pl.Datetime("us"), pl.Datetime("ms", "UTC")])
+def test_a_parquet_file_of_dates_validates_and_loads_as_its_csv_does(
+    tmp_path: Path, stored_as: pl.DataType
+) -> None:
+    """A Parquet date column is written as text once per day and its rules read its own
+    dates (`_dates_as_text`): every problem, and every loaded row, is the CSV's. A date
+    that is not the first of its month, one far from the rest and an empty one among
+    them."""
+    dates = ["2024-03-15", "0024-01-01", *months(2023, 24), "2024-05-01"]
+    rows = [activity(month) for month in dates]
+    as_text = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String), orient="row")
+    typed = as_text.with_columns(pl.col("month").str.to_date("%Y-%m-%d").cast(stored_as))
+    typed = typed.with_columns(
+        pl.when(pl.int_range(pl.len()) == pl.len() - 1)
+        .then(None)
+        .otherwise(pl.col("month"))
+        .alias("month")
+    )
+    blank = len(rows) - 1
+    rows[blank] = {**rows[blank], "month": ""}
+    found = {}
+    for name, frame in (("csv", as_text), ("parquet", typed)):
+        data = inputs(tmp_path / name)
+        if name == "csv":
+            write(data, "hospital_activity", rows)
+        else:
+            frame.write_parquet(data / "hospital_activity.parquet")
+
+        report = validate(tmp_path / name, data)
+
+        problems = [(p.row, p.column, p.value, p.rule) for p in report.problems]
+        loaded = pl.read_parquet(tmp_path / name / "out" / "hospital_activity.parquet")
+        found[name] = (problems, loaded.rows())
+    assert found["parquet"] == found["csv"]
+    problems, loaded = found["csv"]
+    assert [(row, value) for row, _, value, _ in problems] == [
+        (1, "2024-03-15"),
+        (2, "0024-01-01"),
+        (len(rows), None),
+    ]
+    assert len(loaded) == 24
+
+
 def test_dates_spread_evenly_are_all_plausible(tmp_path: Path) -> None:
     data = inputs(tmp_path)
     write(data, "hospital_activity", [activity(m) for m in months(2019, 72)])
