@@ -11,26 +11,16 @@ create: arguments are checked before any work (`check_arguments`), so the wareho
 `validation/` report directory and dbt's `dbt/` directory are never an input or inside
 one, and `validation/` is replaced only if `nbhd validate` wrote it. One build per
 warehouse runs at a time (a lock file beside it); a full disk is one sentence.
-
-The validated datasets are not copied into the warehouse: its schema `raw` reads them as
-views over the validated Parquet files, which the build keeps in `<warehouse>.raw/`
-beside it, one directory per build (`raw_dir`). Copying them into DuckDB's own storage
-was a pass over every row (317 million encounters nationally) that the models' reads of
-Parquet cost less than. The new build's directory is made before the load and the old
-one's removed only once the new warehouse has replaced the old one, so the last good
-warehouse always has its own; a failed build removes its new one.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -83,9 +73,6 @@ WORK_LOCK = ".lock"
 STALE_UNLOCKED_SECONDS = 24 * 3600
 # what a build (of this version or an older one) writes in its directory, after its lock
 WORK_MARKS = ("validated", "warehouse.duckdb", ".validated.nbhd-new-*")
-# what wrote `<warehouse>.raw/` (its manifest), and the name of each build's directory in it
-RAW_WRITTEN_BY = "nbhd build"
-_GENERATION = re.compile(r"[0-9a-f]{32}")
 
 
 class BuildStopped(NbhdError):
@@ -141,7 +128,6 @@ def build(
         _disk_full_reported(warehouse),
     ):
         sweep_stale_work(warehouse.parent)
-        sweep_generations(warehouse)
         work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=warehouse.parent))
         try:
             with file_lock(work / WORK_LOCK):
@@ -160,52 +146,6 @@ def build(
 def reports_dir(warehouse: Path) -> Path:
     """Where a build keeps its validation report: `validation/` beside the warehouse."""
     return warehouse.parent / "validation"
-
-
-def raw_dir(warehouse: Path) -> Path:
-    """Where a build keeps the validated datasets its warehouse's schema `raw` reads:
-    `<warehouse>.raw/` beside it (`warehouse.duckdb.raw/`), one directory per build."""
-    return warehouse.with_name(warehouse.name + ".raw")
-
-
-def _new_generation(warehouse: Path) -> Path:
-    """A new directory in `raw_dir(warehouse)` for this build's validated datasets."""
-    raw = raw_dir(warehouse)
-    raw.mkdir(exist_ok=True)
-    manifest = raw / MANIFEST
-    if not manifest.is_file():
-        manifest.write_text(
-            json.dumps({"written_by": RAW_WRITTEN_BY}, indent=2) + "\n", encoding="utf-8"
-        )
-    generation = raw / uuid.uuid4().hex
-    generation.mkdir()
-    return generation
-
-
-def sweep_generations(warehouse: Path) -> list[Path]:
-    """Remove every build's directory in `raw_dir(warehouse)` that the warehouse does not
-    read (one left by a failed or killed build, or by the warehouse this one replaced):
-    only directories named as a build names them, and nothing at all when the warehouse
-    exists but cannot be opened to ask (it may be open for writing elsewhere)."""
-    raw = raw_dir(warehouse)
-    if not raw.is_dir():
-        return []
-    read = ""
-    if warehouse.is_file():
-        try:
-            with duckdb.connect(str(warehouse), read_only=True) as con:
-                views = con.execute("select sql from duckdb_views() where schema_name = 'raw'")
-                read = "\n".join(str(sql) for (sql,) in views.fetchall())
-        except duckdb.Error:
-            return []
-    swept = []
-    for generation in sorted(raw.iterdir()):
-        if generation.is_symlink() or not generation.is_dir():
-            continue
-        if _GENERATION.fullmatch(generation.name) and generation.name not in read:
-            shutil.rmtree(generation, ignore_errors=True)
-            swept.append(generation)
-    return swept
 
 
 def check_arguments(data_dir: Path, warehouse: Path) -> Path:
@@ -227,16 +167,12 @@ def check_arguments(data_dir: Path, warehouse: Path) -> Path:
     for kept, what in (
         (reports_dir(resolved), "validation report"),
         (resolved.parent / "dbt", "dbt log"),
-        (raw_dir(resolved), "raw data"),
     ):
         check_not_input(kept, [data_dir], f"--warehouse {warehouse}: its {what} directory")
     check_replaceable(
         reports_dir(resolved),
         WRITTEN_BY,
         f"--warehouse {warehouse}: its validation report directory",
-    )
-    check_replaceable(
-        raw_dir(resolved), RAW_WRITTEN_BY, f"--warehouse {warehouse}: its raw data directory"
     )
     return resolved
 
@@ -304,30 +240,18 @@ def _build_in(
             where=str(reports / "problems.csv"),
         )
     new_file = work / "warehouse.duckdb"
-    generation = _new_generation(warehouse)
-    replaced = False
-    try:
-        started = time.perf_counter()
-        for name in DATASETS:
-            validated = work / "validated" / f"{name}.parquet"
-            if validated.is_file():
-                os.replace(validated, generation / validated.name)
-        load_raw(new_file, work / "validated", generation, data_dir, dbt_vars)
-        seconds_load = time.perf_counter() - started
-        started = time.perf_counter()
-        failures = _build_marts(target, new_file, work, dbt_vars, warehouse.parent / "dbt")
-        seconds_dbt = time.perf_counter() - started
-        full = [failure for failure in failures if says_disk_full(failure)]
-        if full:  # every model after the first failed for the same reason: report it once
-            raise _disk_full(warehouse, full[0])
-        if not failures:
-            os.replace(new_file, warehouse)
-            replaced = True
-            sweep_generations(warehouse)
-            _remember(warehouse)
-    finally:
-        if not replaced:
-            shutil.rmtree(generation, ignore_errors=True)
+    started = time.perf_counter()
+    load_raw(new_file, work / "validated", data_dir, dbt_vars)
+    seconds_load = time.perf_counter() - started
+    started = time.perf_counter()
+    failures = _build_marts(target, new_file, work, dbt_vars, warehouse.parent / "dbt")
+    seconds_dbt = time.perf_counter() - started
+    full = [failure for failure in failures if says_disk_full(failure)]
+    if full:  # every model after the first failed for the same reason: report it once
+        raise _disk_full(warehouse, full[0])
+    if not failures:
+        os.replace(new_file, warehouse)
+        _remember(warehouse)
     return BuildResult(
         ok=not failures,
         warehouse=warehouse,
@@ -407,25 +331,23 @@ def _duckdb_type(dtype: Any) -> str:
 def load_raw(
     new_file: Path,
     validated: Path,
-    datasets: Path,
     data_dir: Path,
     dbt_vars: Mapping[str, Any],
     spill: Path | None = None,
 ) -> None:
-    """Create schema `raw` in a new DuckDB file: every dataset, a view over its validated
-    Parquet file in `datasets` (an empty table where absent), and the validation results
-    (from `validated`), input checksums and build information."""
+    """Create schema `raw` in a new DuckDB file: every dataset (empty where absent) and the
+    validation results, input checksums and build information."""
     settings: Settings = load_settings()
     spill = spill or new_file.with_name(new_file.name + ".tmp")
     con = duckdb.connect(str(new_file), config=settings.duckdb_config(spill))
     try:
         con.execute("create schema raw")
         for name, spec in DATASETS.items():
-            parquet = datasets / f"{name}.parquet"
+            parquet = validated / f"{name}.parquet"
             columns = ", ".join(f'"{col}"' for col in spec.columns)
             if parquet.is_file():
                 con.execute(
-                    f'create view raw."{name}" as select {columns} '
+                    f'create table raw."{name}" as select {columns} '
                     f"from read_parquet('{_sql_path(parquet)}')"
                 )
             else:

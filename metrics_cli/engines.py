@@ -227,8 +227,7 @@ def build_on_spark(
     try:
         with duckdb.connect(str(warehouse)) as con:
             for (table,) in con.execute(
-                # the datasets are views over Parquet (metrics_cli/build.py), the records tables
-                "select table_name from information_schema.tables where table_schema = 'raw' "
+                "select table_name from duckdb_tables() where schema_name = 'raw' "
                 "order by table_name"
             ).fetchall():
                 arrow = con.sql(f'select * from raw."{table}"').to_arrow_table()

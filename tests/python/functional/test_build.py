@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from metrics_cli.build import build, raw_dir
+from metrics_cli.build import build
 from metrics_cli.errors import DataError
 
 pytestmark = pytest.mark.slow
@@ -63,26 +63,6 @@ def test_input_rows_reconcile_to_loaded_plus_quarantined(
     encounters = pl.read_csv(tiny_data / "gp_encounters.csv")
     read = dict((row[0], row[1]) for row in files)
     assert read["gp_encounters"] == encounters.height
-
-
-def test_the_datasets_are_views_over_the_builds_own_parquet(tiny_warehouse: Path) -> None:
-    """Schema `raw` reads each validated dataset where the build kept it, in its own
-    directory of `<warehouse>.raw/`; only the build's records are tables."""
-    (generation,) = [p for p in raw_dir(tiny_warehouse).iterdir() if p.is_dir()]
-    views = dict(
-        _sql(tiny_warehouse, "select view_name, sql from duckdb_views() where schema_name = 'raw'")
-    )
-    kept = sorted(p.stem for p in generation.glob("*.parquet"))
-    assert sorted(views) == kept and "gp_encounters" in kept
-    for name, sql in views.items():
-        assert str(generation / f"{name}.parquet") in sql, name
-    encounters = pl.read_parquet(generation / "gp_encounters.parquet").height
-    assert _sql(tiny_warehouse, "select count(*) from raw.gp_encounters")[0][0] == encounters
-    tables = _sql(
-        tiny_warehouse, "select table_name from duckdb_tables() where schema_name = 'raw'"
-    )
-    assert {"build_info", "input_files", "validation_results"} <= {t for (t,) in tables}
-    assert not {t for (t,) in tables} & set(kept)
 
 
 def test_same_day_share_matches_the_gpad_file(tiny_warehouse: Path, tiny_data: Path) -> None:
@@ -217,9 +197,6 @@ def test_failed_build_leaves_the_last_good_warehouse(
     assert _digest(warehouse) == before
     assert _sql(warehouse, "select count(*) from metric_values")[0][0] > 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".nbhd-build-")]
-    # the failed build's validated datasets went; the ones the old warehouse reads stayed
-    assert [p.name for p in raw_dir(warehouse).iterdir()] == ["manifest.json"]
-    assert _sql(warehouse, "select count(*) from raw.gp_encounters")[0][0] > 0
 
 
 def test_build_stopped_by_sigterm_removes_its_temporary_directory(

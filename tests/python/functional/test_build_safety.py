@@ -108,41 +108,6 @@ def test_the_validation_report_of_a_stopped_build_is_where_the_message_says(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_a_build_never_uses_a_raw_data_directory_it_did_not_write(tmp_path: Path) -> None:
-    data = broken_inputs(tmp_path / "data")
-    mine = tmp_path / "w.duckdb.raw"
-    mine.mkdir()
-    (mine / "notes.docx").write_bytes(b"my own notes")
-
-    with pytest.raises(UsageError, match=r"its raw data directory .* not written by nbhd build"):
-        build(data, tmp_path / "w.duckdb", {})
-
-    assert snapshot(mine) == {"notes.docx": b"my own notes"}
-
-
-def test_only_the_raw_data_the_warehouse_reads_is_kept(tmp_path: Path) -> None:
-    """The build directories in `<warehouse>.raw/` that the warehouse's views do not read
-    go (patient-level rows of a failed or killed build); the one it reads, and anything
-    not named as a build names its directories, stay."""
-    warehouse = tmp_path / "w.duckdb"
-    read, orphan = "a" * 32, "b" * 32
-    raw = build_module.raw_dir(warehouse)
-    for name in (read, orphan, "notes"):
-        (raw / name).mkdir(parents=True)
-        (raw / name / "patients.parquet").write_bytes(b"rows")
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema raw")
-        path = raw / read / "patients.parquet"
-        con.execute(f"create view raw.patients as select '{path}' as file")
-
-    assert build_module.sweep_generations(warehouse) == [raw / orphan]
-    assert sorted(p.name for p in raw.iterdir()) == [read, "notes"]
-
-    warehouse.unlink()  # no warehouse reads any of them
-    assert build_module.sweep_generations(warehouse) == [raw / read]
-    assert sorted(p.name for p in raw.iterdir()) == ["notes"]
-
-
 # ---------------------------------------------------------------- case 6
 def test_a_second_build_of_one_warehouse_is_refused(tmp_path: Path, state: Path) -> None:
     data = broken_inputs(tmp_path / "data")
@@ -233,23 +198,20 @@ def test_an_oserror_for_a_full_disk_is_recognised(
 def test_a_build_killed_outright_is_swept_by_the_next(
     start_build: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
-    """SIGKILL cannot be caught: the next build removes what the killed one left, its
-    `.nbhd-build-*` directory and its validated datasets in `w.duckdb.raw/`."""
+    """SIGKILL cannot be caught: the next build removes what the killed one left."""
     process = start_build(tmp_path / "w.duckdb")
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(tmp_path.glob("w.duckdb.raw/*/*.parquet")):
+    while time.monotonic() < deadline and not list(tmp_path.glob(".nbhd-build-*/validated/*")):
         assert process.poll() is None
         time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     assert list(tmp_path.glob(".nbhd-build-*")), "the killed build left nothing to sweep"
-    assert list(tmp_path.glob("w.duckdb.raw/*/*.parquet"))
 
     with pytest.raises(DataError):
         build(broken_inputs(tmp_path / "data"), tmp_path / "w.duckdb", {})
 
     assert not list(tmp_path.glob(".nbhd-build-*"))
-    assert [p.name for p in (tmp_path / "w.duckdb.raw").iterdir()] == ["manifest.json"]
 
 
 @pytest.mark.slow
