@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,14 +80,16 @@ def build_in_waves(
     return []
 
 
-class _Reads:
+class _Reads(ABC):
     """`Engine.read` for every engine: one SELECT, which the engine names and runs."""
 
+    @abstractmethod
     def _name(self, relation: str) -> str:
-        raise NotImplementedError
+        """`relation`'s name in the engine's SQL."""
 
+    @abstractmethod
     def _frame(self, query: str) -> pl.DataFrame:
-        raise NotImplementedError
+        """The rows of SQL `query`, run by the engine."""
 
     def read(
         self,
