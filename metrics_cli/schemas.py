@@ -1327,16 +1327,21 @@ def parsed_flag(column: str) -> str:
     return f"__nbhd_parsed__{column}"
 
 
-def canonical_columns(spec: DatasetSpec) -> dict[str, pl.Expr]:
-    """Each canonical column from the text that passed `dataset_schema`: parsed and cast."""
-    return {
-        column: kind.parse(pl.col(column)).cast(kind.dtype) for column, kind in spec.fields.items()
-    }
-
-
-def to_canonical(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows that passed `dataset_schema`, as the canonical columns and dtypes."""
-    return frame.select(**canonical_columns(spec))
+def to_canonical(
+    spec: DatasetSpec, frame: pl.DataFrame, parsed: Mapping[str, pl.Series] | None = None
+) -> pl.DataFrame:
+    """Rows that passed `dataset_schema`, as the canonical columns and dtypes. `parsed`
+    holds a date column's values already parsed (a Parquet file's own dates), taken
+    instead of parsing the column's text again."""
+    given = parsed or {}
+    return frame.select(
+        [
+            pl.lit(given[column]).alias(column)
+            if column in given and kind.dtype == pl.Date()
+            else kind.parse(pl.col(column)).cast(kind.dtype).alias(column)
+            for column, kind in spec.fields.items()
+        ]
+    )
 
 
 def empty_frame(spec: DatasetSpec) -> pl.DataFrame:

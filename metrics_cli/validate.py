@@ -43,7 +43,6 @@ from metrics_cli.schemas import (
     DatasetSpec,
     Rule,
     SchemaContext,
-    canonical_columns,
     dataset_schema,
     empty_frame,
     is_name_column,
@@ -53,6 +52,7 @@ from metrics_cli.schemas import (
     parsed_flag,
     postcodes_in,
     question_ids,
+    to_canonical,
 )
 from metrics_cli.settings import load_settings
 
@@ -249,10 +249,8 @@ def _as_text(dtype: pl.DataType, column: str) -> pl.Expr:
     value = pl.col(column)
     if isinstance(dtype, pl.Boolean):
         text = pl.when(value).then(pl.lit("true")).otherwise(pl.lit("false"))
-    elif isinstance(dtype, pl.Date):
-        text = value.dt.strftime("%Y-%m-%d")
-    elif isinstance(dtype, pl.Datetime):
-        text = value.dt.date().dt.strftime("%Y-%m-%d")
+    elif isinstance(dtype, pl.Date | pl.Datetime):
+        text = _day(column, dtype).dt.strftime("%Y-%m-%d")
     elif dtype.is_float():
         whole = (value == value.floor()) & (value.abs() < 1e15)
         text = (
@@ -290,13 +288,11 @@ def _dates_as_text(chunk: pl.DataFrame) -> pl.DataFrame:
     """A chunk read by `_scan(..., keep_dates=True)` with its date columns as the text
     `_as_text` writes, each day written once (a year of encounters has 365 days and
     millions of rows), and the dates themselves kept beside them as `_TYPED<column>`
-    (years 0 to 9999, whose text `parse_iso_date` reads back; null otherwise), which the
-    rules and the loaded file use instead of parsing the text again (`_typed_dates`)."""
-    dated = [c for c, dtype in chunk.schema.items() if isinstance(dtype, pl.Date | pl.Datetime)]
-    for column in dated:
-        dtype = chunk.schema[column]
-        day = pl.col(column).dt.date() if isinstance(dtype, pl.Datetime) else pl.col(column)
-        days = chunk.select(day.alias("day")).get_column("day")
+    (`_own_day`), which the rules and the loaded file use instead of parsing the text
+    again (`_typed_dates`)."""
+    dated = [(c, t) for c, t in chunk.schema.items() if isinstance(t, pl.Date | pl.Datetime)]
+    for column, dtype in dated:
+        days = chunk.select(_day(column, dtype).alias("day")).get_column("day")
         distinct = days.unique().to_frame()
         texts = distinct.with_columns(_as_text(pl.Date(), "day").alias("text"))
         text = (
@@ -304,8 +300,9 @@ def _dates_as_text(chunk: pl.DataFrame) -> pl.DataFrame:
             .join(texts, on="day", how="left", nulls_equal=True, maintain_order="left")
             .get_column("text")
         )
-        typed = pl.when(day.dt.year().is_between(0, 9999)).then(day)
-        chunk = chunk.with_columns(typed.alias(_TYPED + column), text.alias(column))
+        chunk = chunk.with_columns(
+            _own_day(column, dtype).alias(_TYPED + column), text.alias(column)
+        )
     return chunk
 
 
@@ -378,17 +375,24 @@ def _date_ranges(
 def _typed_days(path: Path, column: str, dtype: pl.DataType) -> pl.LazyFrame | None:
     """The dates of a Parquet column stored as dates (or date-times), read as they are: the
     days the text route (`_as_text`, then `parse_iso_date`) would find, without writing
-    each one as text and parsing it back, a tenth of the cost for the encounters. Only
-    years 0 to 9999 have the four-digit `YYYY` that route accepts. None for any other type,
-    which takes the text route."""
-    if isinstance(dtype, pl.Date):
-        day = pl.col(column)
-    elif isinstance(dtype, pl.Datetime):
-        day = pl.col(column).dt.date()
-    else:
+    each one as text and parsing it back, a tenth of the cost for the encounters
+    (`_own_day`). None for any other type, which takes the text route."""
+    if not isinstance(dtype, pl.Date | pl.Datetime):
         return None
-    days = pl.scan_parquet(path).select(day.alias("day")).drop_nulls()
-    return days.filter(pl.col("day").dt.year().is_between(0, 9999))
+    return pl.scan_parquet(path).select(_own_day(column, dtype).alias("day")).drop_nulls()
+
+
+def _day(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A stored date (or date-time) column as its day."""
+    return pl.col(column).dt.date() if isinstance(dtype, pl.Datetime) else pl.col(column)
+
+
+def _own_day(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A stored date column's days, where the text route (`_as_text`, then
+    `parse_iso_date`) would find the same day: years 0 to 9999, which have the four-digit
+    `YYYY` that route accepts; null for any other."""
+    day = _day(column, dtype)
+    return pl.when(day.dt.year().is_between(0, 9999)).then(day)
 
 
 # ---------------------------------------------------------------- one chunk
@@ -481,17 +485,6 @@ def _failures(
         )
         return cases.filter(pl.col("position").is_not_null())
     return _no_failures()
-
-
-def _canonical(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows that passed, as the canonical columns and dtypes (`to_canonical`); a date column
-    of a Parquet file from its own dates (`_dates_as_text`) instead of its text parsed."""
-    typed = _typed_dates(frame)
-    columns = canonical_columns(spec)
-    for column, dates in typed.items():
-        if column in columns and spec.fields[column].dtype == pl.Date():
-            columns[column] = pl.lit(dates).alias(column)
-    return frame.select(**columns)
 
 
 def _no_failures() -> pl.DataFrame:
@@ -679,7 +672,7 @@ def _check_chunk(
     failures = _failures(built, checked, whole=spec.whole_file, typed=_typed_dates(chunk))
     progress.rows_read += chunk.height
     if failures.is_empty():
-        outputs.load(_canonical(spec, chunk))
+        outputs.load(to_canonical(spec, chunk, _typed_dates(chunk)))
         progress.rows_loaded += chunk.height
         return
     described = _masked(_described(failures, rules, chunk), spec.patient_level)
@@ -713,7 +706,7 @@ def _check_chunk(
     if progress.identifier_rows:
         outputs.discard()
     else:
-        outputs.load(_canonical(spec, passing))
+        outputs.load(to_canonical(spec, passing, _typed_dates(passing)))
         outputs.hold(_quarantine_frame(indexed, header, reasons))
     progress.rows_loaded += passing.height
     progress.rows_quarantined += reasons.height
