@@ -396,19 +396,30 @@ def test_a_parquet_file_of_dates_finds_the_bulk_of_its_dates_as_the_csv_does(
     typed = as_text.with_columns(pl.col("month").str.to_date("%Y-%m-%d").cast(stored_as))
     undated = typed.head(1).with_columns(pl.lit(None).cast(stored_as).alias("month"))
     typed = pl.concat([typed, undated])
-    for name, frame in (("csv", as_text), ("parquet", typed)):
+
+    reports = validated_as_csv_and_parquet(tmp_path, rows, typed)
+
+    for name, report in reports.items():
+        far = next(p for p in report.problems if p.rule.startswith("month is far outside"))
+        assert (far.row, far.value) == (1, "0024-01-01"), name
+        assert far.rule.endswith("(2023-01-01 to 2024-12-01, more than 24 months away)")
+    assert counts(reports["parquet"], "hospital_activity") == (26, 24, 2, False)
+
+
+def validated_as_csv_and_parquet(
+    tmp_path: Path, rows: list[dict[str, str | None]], typed: pl.DataFrame
+) -> dict[str, ValidationReport]:
+    """`rows` as hospital_activity.csv and `typed` (the same rows, stored typed) as
+    hospital_activity.parquet, each validated in its own directory (`csv/`, `parquet/`)."""
+    reports = {}
+    for name in ("csv", "parquet"):
         data = inputs(tmp_path / name)
         if name == "csv":
             write(data, "hospital_activity", rows)
         else:
-            frame.write_parquet(data / "hospital_activity.parquet")
-
-        report = validate(tmp_path / name, data)
-
-        far = next(p for p in report.problems if p.rule.startswith("month is far outside"))
-        assert (far.row, far.value) == (1, "0024-01-01"), name
-        assert far.rule.endswith("(2023-01-01 to 2024-12-01, more than 24 months away)")
-    assert counts(report, "hospital_activity") == (26, 24, 2, False)
+            typed.write_parquet(data / "hospital_activity.parquet")
+        reports[name] = validate(tmp_path / name, data)
+    return reports
 
 
 @pytest.mark.parametrize("stored_as", [pl.Date(), pl.Datetime("us"), pl.Datetime("ms", "UTC")])
@@ -431,16 +442,11 @@ def test_a_parquet_file_of_dates_validates_and_loads_as_its_csv_does(
     )
     blank = len(rows) - 1
     rows[blank] = {**rows[blank], "month": ""}
+
+    reports = validated_as_csv_and_parquet(tmp_path, rows, typed)
+
     found = {}
-    for name, frame in (("csv", as_text), ("parquet", typed)):
-        data = inputs(tmp_path / name)
-        if name == "csv":
-            write(data, "hospital_activity", rows)
-        else:
-            frame.write_parquet(data / "hospital_activity.parquet")
-
-        report = validate(tmp_path / name, data)
-
+    for name, report in reports.items():
         problems = [(p.row, p.column, p.value, p.rule) for p in report.problems]
         loaded = pl.read_parquet(tmp_path / name / "out" / "hospital_activity.parquet")
         found[name] = (problems, loaded.rows())
