@@ -669,10 +669,11 @@ def _check_chunk(
         if column not in chunk.columns:
             chunk = chunk.with_columns(pl.lit(None, pl.String).alias(column))
     checked = chunk.select([*spec.columns, *(c for c in header if c not in spec.columns)])
-    failures = _failures(built, checked, whole=spec.whole_file, typed=_typed_dates(chunk))
+    typed = _typed_dates(chunk)
+    failures = _failures(built, checked, whole=spec.whole_file, typed=typed)
     progress.rows_read += chunk.height
     if failures.is_empty():
-        outputs.load(to_canonical(spec, chunk, _typed_dates(chunk)))
+        outputs.load(to_canonical(spec, chunk, typed))
         progress.rows_loaded += chunk.height
         return
     described = _masked(_described(failures, rules, chunk), spec.patient_level)
