@@ -44,12 +44,6 @@ attributes as (
 
 ),
 
-named_gp_encounters as (
-
-    select * from {{ ref('int_continuity_named_gp_encounters') }}
-
-),
-
 index_window_profiles as (
 
     select
@@ -118,8 +112,10 @@ index_rows as (
 
 named_gp_month_breakdowns as (
 
+    {#- the table itself, read once per breakdown: a CTE read more than once is held in
+        memory first (DuckDB), 21 of the model's 31 s nationally -#}
     {{ breakdown_rows(
-        'named_gp_encounters',
+        ref('int_continuity_named_gp_encounters'),
         breakdowns,
         ['practice_code', 'month'],
         named_gp_measures,
