@@ -70,10 +70,10 @@ index_window_profiles as (
 ),
 
 -- Each breakdown is summed from the profiles before the metrics are told apart or the
--- months met their periods: over 1.4 million window profiles and 14 million month
+-- months meet their periods: over 1.4 million window profiles and 14 million month
 -- profiles nationally, not over the union of every metric's and period's profile rows (28
--- million), which the database held in memory to read once per breakdown (45 s of the
--- model's 53 nationally).
+-- million), which the database held in memory to read once per breakdown (the query took
+-- 51 s nationally against 27 s summed this way, for the same rows).
 index_breakdowns as (
 
     {{ breakdown_rows(
@@ -113,7 +113,7 @@ index_rows as (
 named_gp_month_breakdowns as (
 
     {#- the table itself, read once per breakdown: a CTE read more than once is held in
-        memory first (DuckDB), 21 of the model's 31 s nationally -#}
+        memory first (DuckDB; 26-28 s nationally against 29-36 over a CTE) -#}
     {{ breakdown_rows(
         ref('int_continuity_named_gp_encounters'),
         breakdowns,
